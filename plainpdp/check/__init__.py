@@ -1,0 +1,1 @@
+"""Checks on parsed policies before they compile: scope rules, schema validation."""
