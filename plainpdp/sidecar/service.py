@@ -1,0 +1,319 @@
+"""The gRPC handlers: convert the request, call the engine, convert back.
+
+No policy logic lives here. Errors map to status codes in one place
+(:class:`ServiceBase`): a ``PlainPDPError`` is the caller's mistake
+(INVALID_ARGUMENT with its message, never an allow); anything else is a
+bug (INTERNAL with a generic message, the detail in the sidecar's log, and
+a deny in the decision log).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from cachetools import TTLCache
+
+from .._generated.plainpdp.v1 import authorization_pb2 as pb
+from .._generated.plainpdp.v1 import authorization_pb2_grpc as pb_grpc
+from ..errors import PlainPDPError
+from ..evaluate.decision import Decision, PolicyError
+from ..evaluate.request import to_uid
+from ..values import EntityUid
+from .convert import (
+    ConvertError,
+    check_to_args,
+    decision_to_proto,
+    type_name_from_proto,
+    uid_from_proto,
+    uids_to_proto,
+)
+
+if TYPE_CHECKING:
+    from .server import Worker
+
+log = logging.getLogger("plainpdp.sidecar")
+
+Code = grpc.StatusCode
+WORKER_KEY = "x-plainpdp-worker"
+ERROR_TYPE_KEY = "x-plainpdp-error-type"
+INTERNAL_MESSAGE = "internal error; the decision is deny (details are in the sidecar log{ref})"
+
+
+class ServiceBase:
+    """What every plainpdp service shares: limits, metrics, status mapping."""
+
+    def __init__(self, worker: Worker):
+        self.worker = worker
+        cfg = worker.config.server
+        self.max_bytes = cfg.max_request_bytes
+        self.depth = cfg.max_value_depth
+        self.metrics = worker.metrics
+        self.decision_log = worker.decision_log
+        self._md: tuple = ((WORKER_KEY, str(os.getpid())),) if cfg.worker_metadata else ()
+
+    def snapshot(self):
+        return self.worker.reloader.current
+
+    def check_size(self, request: Any) -> None:
+        size = request.ByteSize()
+        if size > self.max_bytes:
+            raise ConvertError(
+                f"request is {size} bytes; the limit is {self.max_bytes} "
+                "(server.max_request_bytes)"
+            )
+
+    def done(self, context: Any, method: str, started: float) -> None:
+        if self._md:
+            context.set_trailing_metadata(self._md)
+        self.metrics.observe(method, "OK", perf_counter() - started)
+
+    async def fail(
+        self, context: Any, method: str, started: float, code: grpc.StatusCode, message: str,
+        error_type: str | None = None,
+    ) -> Any:
+        self.metrics.observe(method, code.name, perf_counter() - started)
+        md = self._md + (((ERROR_TYPE_KEY, error_type),) if error_type else ())
+        await context.abort(code, message, trailing_metadata=md or None)
+
+    async def invalid(self, context: Any, method: str, started: float, err: PlainPDPError) -> Any:
+        await self.fail(context, method, started, Code.INVALID_ARGUMENT, err.message,
+                        _public_type(err))
+
+    async def unavailable(self, context: Any, method: str, started: float) -> Any:
+        await self.fail(context, method, started, Code.UNAVAILABLE,
+                        "starting: the policies are still loading; retry shortly")
+
+    async def internal(
+        self, context: Any, method: str, started: float, requests: list, version: str,
+    ) -> Any:
+        """A bug: log it with a reference, log a deny per request, answer INTERNAL."""
+        ref = ""
+        for req in requests:
+            decision = Decision(False, frozenset(), (PolicyError("", "internal error"),))
+            ref = ref or decision.decision_id
+            self.metrics.internal.inc()
+            self.decision_log.submit(method, req, decision, version, internal_error=True)
+        log.exception("internal error in %s (decision id %s)", method, ref or "-")
+        await self.fail(context, method, started, Code.INTERNAL,
+                        INTERNAL_MESSAGE.format(ref=f", decision id {ref}" if ref else ""))
+
+    async def unimplemented(self, context: Any, method: str, started: float, what: str) -> Any:
+        await self.fail(context, method, started, Code.UNIMPLEMENTED,
+                        f"{what} is not available in this version of plainpdp")
+
+
+class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
+    """``plainpdp.v1.AuthorizationService``."""
+
+    def __init__(self, worker: Worker):
+        super().__init__(worker)
+        cfg = worker.config.server
+        self.max_batch = cfg.max_batch
+        self.page_default = cfg.page_size_default
+        self.page_max = cfg.page_size_max
+        # full, sorted answers to listing queries, so pages 2..n are cheap;
+        # keyed by snapshot generation, so a reload never serves stale pages
+        self._listings: TTLCache = TTLCache(maxsize=256, ttl=60)
+
+    # ------------------------------------------------------------ checks
+
+    async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
+        started = perf_counter()
+        snap = self.worker.reloader.current
+        if snap is None:
+            return await self.unavailable(context, "Check", started)
+        try:
+            self.check_size(request)
+            decision = snap.engine.is_authorized(*check_to_args(request, self.depth))
+            response = decision_to_proto(decision, snap.policy_version, request.explain)
+        except PlainPDPError as err:
+            return await self.invalid(context, "Check", started, err)
+        except Exception:  # noqa: BLE001 - a bug: deny, INTERNAL, logged
+            return await self.internal(context, "Check", started, [request], snap.policy_version)
+        (self.metrics.allow if decision.allowed else self.metrics.deny).inc()
+        self.decision_log.submit("Check", request, decision, snap.policy_version)
+        self.done(context, "Check", started)
+        return response
+
+    async def CheckBatch(self, request: pb.CheckBatchRequest, context: Any) -> pb.CheckBatchResponse:
+        started = perf_counter()
+        snap = self.worker.reloader.current
+        if snap is None:
+            return await self.unavailable(context, "CheckBatch", started)
+        checks = request.checks
+        try:
+            if len(checks) > self.max_batch:
+                raise ConvertError(
+                    f"checks: {len(checks)} checks in one batch; the limit is "
+                    f"{self.max_batch} (server.max_batch)"
+                )
+            self.check_size(request)
+            depth = self.depth
+            items = []
+            for n, check in enumerate(checks):
+                p, a, r, ctx, ents = check_to_args(check, depth, f"checks[{n}].")
+                items.append({"principal": p, "action": a, "resource": r,
+                              "context": ctx, "entities": ents})
+            decisions = snap.engine.is_authorized_batch(items)
+            version = snap.policy_version
+            results = [
+                decision_to_proto(d, version, c.explain) for d, c in zip(decisions, checks, strict=True)
+            ]
+        except PlainPDPError as err:
+            return await self.invalid(context, "CheckBatch", started, err)
+        except Exception:  # noqa: BLE001
+            return await self.internal(context, "CheckBatch", started, list(checks),
+                                       snap.policy_version)
+        allow, deny, submit = self.metrics.allow, self.metrics.deny, self.decision_log.submit
+        n_allow = 0
+        for d, c in zip(decisions, checks, strict=True):
+            n_allow += d.allowed
+            submit("CheckBatch", c, d, version)
+        if n_allow:
+            allow.inc(n_allow)
+        if len(decisions) - n_allow:
+            deny.inc(len(decisions) - n_allow)
+        self.done(context, "CheckBatch", started)
+        return pb.CheckBatchResponse(results=results, policy_version=version)
+
+    # ------------------------------------------------------------ listings
+
+    async def ListAllowedResources(
+        self, request: pb.ListAllowedResourcesRequest, context: Any
+    ) -> pb.ListAllowedResourcesResponse:
+        method = "ListAllowedResources"
+
+        def query(snap):
+            p = uid_from_proto(request.principal, "principal")
+            a = uid_from_proto(request.action, "action")
+            t = type_name_from_proto(request.resource_type, "resource_type")
+            return (p, a, t), lambda: snap.engine.allowed_resources(p, a, t)
+
+        return await self._listing(method, request, context, query,
+                                   lambda uids, token, v: pb.ListAllowedResourcesResponse(
+                                       resources=uids, next_page_token=token, policy_version=v))
+
+    async def WhoCan(self, request: pb.WhoCanRequest, context: Any) -> pb.WhoCanResponse:
+        method = "WhoCan"
+
+        def query(snap):
+            a = uid_from_proto(request.action, "action")
+            r = uid_from_proto(request.resource, "resource")
+            t = (type_name_from_proto(request.principal_type, "principal_type")
+                 if request.principal_type else None)
+            return (a, r, t), lambda: snap.engine.who_can(a, r, principal_type=t)
+
+        return await self._listing(method, request, context, query,
+                                   lambda uids, token, v: pb.WhoCanResponse(
+                                       principals=uids, next_page_token=token, policy_version=v))
+
+    async def AllowedActions(
+        self, request: pb.AllowedActionsRequest, context: Any
+    ) -> pb.AllowedActionsResponse:
+        method = "AllowedActions"
+        started = perf_counter()
+        snap = self.worker.reloader.current
+        if snap is None:
+            return await self.unavailable(context, method, started)
+        try:
+            self.check_size(request)
+            p = uid_from_proto(request.principal, "principal")
+            r = uid_from_proto(request.resource, "resource")
+            actions = _sorted_uids(snap.engine.allowed_actions(p, r))
+        except PlainPDPError as err:
+            return await self.invalid(context, method, started, err)
+        except (NotImplementedError, AttributeError):
+            if hasattr(snap.engine, "allowed_actions"):
+                return await self.internal(context, method, started, [], snap.policy_version)
+            return await self.unimplemented(context, method, started, "allowed_actions")
+        except Exception:  # noqa: BLE001
+            return await self.internal(context, method, started, [], snap.policy_version)
+        self.done(context, method, started)
+        return pb.AllowedActionsResponse(actions=uids_to_proto(actions),
+                                         policy_version=snap.policy_version)
+
+    async def _listing(
+        self, method: str, request: Any, context: Any,
+        query: Callable, respond: Callable[[list, str, str], Any],
+    ) -> Any:
+        started = perf_counter()
+        snap = self.worker.reloader.current
+        if snap is None:
+            return await self.unavailable(context, method, started)
+        engine_name = {"ListAllowedResources": "allowed_resources", "WhoCan": "who_can"}[method]
+        try:
+            self.check_size(request)
+            if request.page_size < 0:
+                raise ConvertError("page_size cannot be negative")
+            size = min(request.page_size or self.page_default, self.page_max)
+            key, compute = query(snap)
+            qhash = _query_hash(method, key)
+            after = _decode_token(request.page_token, qhash) if request.page_token else None
+            cache_key = (snap.generation, method, key)
+            everything = self._listings.get(cache_key)
+            if everything is None:
+                everything = _sorted_uids(compute())
+                self._listings[cache_key] = everything
+            start = 0 if after is None else bisect.bisect_right(
+                everything, after, key=lambda u: (u.type, u.id))
+            page = everything[start:start + size]
+            more = start + size < len(everything)
+            token = _encode_token(qhash, page[-1]) if more and page else ""
+        except PlainPDPError as err:
+            return await self.invalid(context, method, started, err)
+        except (NotImplementedError, AttributeError):
+            if hasattr(snap.engine, engine_name):
+                return await self.internal(context, method, started, [], snap.policy_version)
+            return await self.unimplemented(context, method, started, engine_name)
+        except Exception:  # noqa: BLE001
+            return await self.internal(context, method, started, [], snap.policy_version)
+        self.done(context, method, started)
+        return respond(uids_to_proto(page), token, snap.policy_version)
+
+
+def _public_type(err: PlainPDPError) -> str:
+    """The nearest class of ``plainpdp.errors`` (what a client can raise again)."""
+    for cls in type(err).__mro__:
+        if cls.__module__ == "plainpdp.errors":
+            return cls.__name__
+    return "PlainPDPError"
+
+
+def _sorted_uids(items: Any) -> list[EntityUid]:
+    uids = [u if u.__class__ is EntityUid else to_uid(u, "result") for u in items]
+    uids.sort(key=lambda u: (u.type, u.id))
+    return uids
+
+
+def _query_hash(method: str, key: tuple) -> str:
+    return hashlib.sha256(repr((method, key)).encode()).hexdigest()[:12]
+
+
+def _encode_token(qhash: str, last: EntityUid) -> str:
+    raw = json.dumps([qhash, last.type, last.id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, qhash: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        got, t, i = json.loads(raw)
+        if not (isinstance(got, str) and isinstance(t, str) and isinstance(i, str)):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error):
+        raise ConvertError("page_token is not one this server issued; "
+                           "omit it to start from the first page") from None
+    if got != qhash:
+        raise ConvertError("page_token belongs to a different query; pass the same "
+                           "principal, action and type as for the first page")
+    return (t, i)

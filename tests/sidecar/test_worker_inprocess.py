@@ -1,0 +1,142 @@
+"""A worker run inside the test process, where its loading and engine can be controlled.
+
+Still a real gRPC server on loopback called through the generated stubs;
+only what it loads is chosen by the test: a load that waits for a signal
+(to see NOT_SERVING while loading) and an engine with a bug planted in it
+(to see INTERNAL + deny).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sidecar_support import POLICIES, SERVICE, channel, check
+
+from plainpdp import Engine
+from plainpdp._generated.plainpdp.v1 import authorization_pb2 as pb
+from plainpdp._generated.plainpdp.v1 import authorization_pb2_grpc as pb_grpc
+from plainpdp.sidecar.config import SidecarConfig
+from plainpdp.sidecar.reload import Snapshot, Source
+from plainpdp.sidecar.server import Worker
+
+REQUEST = check(("User", "bob"), "edit", ("Document", "acme-po-1001"))
+
+
+@dataclass(frozen=True)
+class GatedSource(Source):
+    """Loads the example policies, but only once the gate opens."""
+
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    def load(self, generation: int) -> Snapshot:
+        assert self.gate.wait(20), "the test never opened the gate"
+        return super().load(generation)
+
+
+class BrokenEngine(Engine):
+    def is_authorized(self, *args, **kwargs):
+        raise RuntimeError("planted bug: secret detail 7f3a")
+
+
+@dataclass(frozen=True)
+class BrokenSource(Source):
+    def load(self, generation: int) -> Snapshot:
+        snap = super().load(generation)
+        engine = snap.engine
+        broken = BrokenEngine(engine.policies, entities=engine.entities, schema=engine.schema)
+        return Snapshot(broken, snap.policy_version, generation, snap.loaded_at,
+                        snap.policy_count)
+
+
+class InProcessWorker:
+    def __init__(self, source: Source):
+        config = SidecarConfig()
+        config.server.listen = "127.0.0.1:0"
+        config.policies.reload_interval_seconds = 0
+        self.lines: list[bytes] = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.worker = Worker(config, source=source, log_writer=self.lines.append)
+        self.port = self.run(self.worker.start())
+        self.target = f"127.0.0.1:{self.port}"
+        self.loading = asyncio.run_coroutine_threadsafe(self.worker.load(), self.loop)
+
+    def run(self, coro, timeout: float = 20):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.run(self.worker.shutdown())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def inprocess():
+    made: list[InProcessWorker] = []
+
+    def make(source: Source) -> InProcessWorker:
+        w = InProcessWorker(source)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+
+
+def test_not_serving_while_loading_then_serving(inprocess):
+    source = GatedSource(str(POLICIES))
+    w = inprocess(source)
+    ch = channel(w.target)
+    health = health_pb2_grpc.HealthStub(ch)
+    stub = pb_grpc.AuthorizationServiceStub(ch)
+    for service in ("", SERVICE):
+        status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+        assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Check(REQUEST, timeout=5)
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "loading" in info.value.details()
+
+    watch = health.Watch(health_pb2.HealthCheckRequest(service=SERVICE), timeout=20)
+    assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+    source.gate.set()
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+    watch.cancel()
+    w.loading.result(20)
+    assert stub.Check(REQUEST, timeout=5).decision == pb.EFFECT_ALLOW
+
+    # and NOT_SERVING again once shutdown starts
+    w.run(w.worker.health.enter_graceful_shutdown())
+    status = health.Check(health_pb2.HealthCheckRequest(), timeout=5).status
+    assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+    ch.close()
+
+
+def test_internal_error_is_a_deny_with_a_generic_message(inprocess, caplog):
+    w = inprocess(BrokenSource(str(POLICIES)))
+    w.loading.result(20)
+    ch = channel(w.target)
+    stub = pb_grpc.AuthorizationServiceStub(ch)
+    with caplog.at_level(logging.ERROR, logger="plainpdp.sidecar"):
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Check(REQUEST, timeout=5)
+    assert info.value.code() == grpc.StatusCode.INTERNAL
+    details = info.value.details()
+    assert "deny" in details and "7f3a" not in details and "planted" not in details
+    # the detail is in the sidecar's own log, with the decision id
+    assert "planted bug: secret detail 7f3a" in caplog.text
+    w.worker.decision_log.close(5)
+    lines = [json.loads(x) for chunk in w.lines for x in chunk.decode().splitlines()]
+    assert len(lines) == 1
+    assert lines[0]["decision"] == "deny" and lines[0]["internal_error"] is True
+    assert lines[0]["decision_id"] in details
+    ch.close()
