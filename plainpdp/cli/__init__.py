@@ -11,12 +11,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
 from ..errors import PlainPDPError
-from . import authorize, parse, test
 from .render import print_error
 
-COMMANDS = (authorize, parse, test)
+# One module per command, each with ``register(subparsers)``; order is --help order.
+COMMANDS = (
+    "authorize",
+    "parse",
+    "validate",
+    "test",
+    "serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for command in COMMANDS:
-        command.register(sub)
+    for name in COMMANDS:
+        import_module(f"{__name__}.{name}").register(sub)
     return parser
 
 

@@ -7,11 +7,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("grpc")
-pytest.importorskip("grpc_health.v1.health")
-pytest.importorskip("grpc_reflection.v1alpha.reflection")
-pytest.importorskip("prometheus_client")
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sidecar_support import Sidecar  # noqa: E402

@@ -34,7 +34,6 @@ def test_toml_file_overrides_defaults_and_paths_are_relative_to_it(tmp_path):
 
 
 def test_yaml_file(tmp_path):
-    pytest.importorskip("yaml")
     path = tmp_path / "plainpdp.yaml"
     path.write_text("server:\n  listen: 127.0.0.1:6001\nmetrics:\n  listen: 127.0.0.1:6002\n",
                     encoding="utf-8")
