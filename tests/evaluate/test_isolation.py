@@ -229,3 +229,23 @@ def test_partner_policies_never_touch_other_partners_principals(scn, removed, re
         assert (a.decision, a.reasons, {e.policy_id for e in a.errors}) == (
             b.decision, b.reasons, {e.policy_id for e in b.errors}
         )
+
+
+def test_at_least_forty_percent_of_generated_requests_cross_partners():
+    """The isolation properties only mean something if requests do cross partners."""
+    drawn = []
+
+    @settings(max_examples=400, derandomize=True, database=None)
+    @given(request_())
+    def collect(req):
+        drawn.append(req)
+
+    collect()
+    cross = 0
+    for principal, _action, resource, _flag, extra in drawn:
+        own = principal.split("-")[0] if "-" in principal else None
+        owner = "p2" if extra == "new-doc" else _owner(resource)
+        cross += owner is not None and owner != own
+    share = cross / len(drawn)
+    assert len(drawn) >= 300
+    assert share >= 0.40, f"only {share:.0%} of {len(drawn)} requests cross partners"
