@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
-from support import FUZZ_EXAMPLES, SUMMARY
+from support import FUZZ_EXAMPLES, SUMMARY, conformance_dir
 
 settings.register_profile(
     "plainpdp",
@@ -15,6 +15,8 @@ settings.load_profile("plainpdp")
 
 
 def pytest_terminal_summary(terminalreporter):
+    if not conformance_dir().is_dir():
+        SUMMARY.insert(0, f"conformance: NOT RUN, corpus not found at {conformance_dir()}")
     if SUMMARY:
         terminalreporter.section("plainpdp summary")
         for line in SUMMARY:

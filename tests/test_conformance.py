@@ -12,8 +12,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-import pytest
-from support import add_summary, conformance_dir
+from support import add_summary, conformance_dir, requires_conformance
 
 from plainpdp import Engine, Entities, PolicySet, Schema
 from plainpdp.values import EntityUid
@@ -65,7 +64,7 @@ def test_known_exceptions_exclude_hand_written():
     assert not [k for k in KNOWN_EXCEPTIONS if k[0].startswith(HAND_WRITTEN)]
 
 
-@pytest.mark.skipif(not ROOT.is_dir(), reason=f"conformance tests not found at {ROOT}")
+@requires_conformance
 def test_every_conformance_request():
     files = _test_files()
     total = hand = 0

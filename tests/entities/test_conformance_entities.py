@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from support import conformance_dir
+from support import conformance_dir, requires_conformance
 
 from plainpdp.entities import Entities, parse_context
 from plainpdp.schema import Schema
@@ -18,10 +18,12 @@ SPECS = [
 ]
 
 
+@requires_conformance
 def test_the_conformance_corpus_is_there():
     assert len(SPECS) > 1000
 
 
+@requires_conformance
 def test_every_entity_file_loads_with_its_schema_and_survives_json():
     schemas: dict[str, Schema] = {}
     for spec in SPECS:

@@ -17,7 +17,7 @@ from cedar_gen import show_policies
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from support import add_summary, conformance_dir, examples
+from support import add_summary, conformance_dir, examples, requires_conformance
 
 from plainpdp.errors import ParseError
 from plainpdp.syntax import parse_expression, parse_file, parse_policies
@@ -155,7 +155,7 @@ CONFORMANCE = conformance_dir()
 CEDAR_FILES = sorted(CONFORMANCE.glob("tests/**/*.cedar")) + sorted(
     CONFORMANCE.glob("corpus-tests/*.cedar")
 )
-needs_corpus = pytest.mark.skipif(not CEDAR_FILES, reason=f"no Cedar files under {CONFORMANCE}")
+needs_corpus = requires_conformance
 
 
 @needs_corpus
