@@ -86,6 +86,12 @@ class Decision:
 
         return explain_decision(self, self._detail or {})
 
+    def explanation(self) -> dict:
+        """``explain()`` as data (closest permit and all), for ``--json`` and tools."""
+        from .explain import explanation_data
+
+        return explanation_data(self, self._detail or {})
+
     def attach(self, request: Any, policies: Any, store: Any, partners: Any) -> Decision:
         """Keep what explain() needs (references only; nothing is computed)."""
         self._detail = (request, policies, store, partners)
