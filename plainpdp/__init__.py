@@ -32,6 +32,7 @@ _EXPORTS = {
     "SchemaError": ".errors",
     "Span": ".errors",
     "ValidationError": ".errors",
+    "validate": ".check.validate",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -51,6 +52,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static names for type checkers; runtime goes through __getattr__
+    from .check.validate import validate
     from .engine import Engine
     from .entities import Entities
     from .errors import (

@@ -80,6 +80,10 @@ class Issue:
     message: str
     help: str | None = None
     subject: tuple[str, str] | None = None
+    # For an unknown attribute: its name and the attributes the subject has,
+    # so a help line can be made for several environments at once.
+    wanted: str | None = None
+    known: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------ the schema
@@ -237,6 +241,17 @@ def _suggest(name: str, choices: Sequence[str]) -> str | None:
     return f"did you mean `{close[0]}`?" if close else None
 
 
+def attribute_list(known: Sequence[str], limit: int = 8) -> str:
+    """``its attributes are `a`, `b` and 3 more`` (or ``it has no attributes``)."""
+    if not known:
+        return "it has no attributes"
+    shown = [f"`{k}`" for k in known[:limit]]
+    if len(known) > limit:
+        shown.append(f"{len(known) - limit} more")
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    return f"its attributes are {listed}"
+
+
 def _expected(t: VType) -> str:
     if t == ANY_ENTITY:
         return "an entity"
@@ -293,8 +308,9 @@ class EnvChecker:
     # -- reporting
 
     def _issue(self, code: str, span: Span, message: str, help: str | None = None,
-               subject: tuple[str, str] | None = None) -> None:
-        self.issues.append(Issue(code, span, message, help, subject))
+               subject: tuple[str, str] | None = None, wanted: str | None = None,
+               known: tuple[str, ...] = ()) -> None:
+        self.issues.append(Issue(code, span, message, help, subject, wanted, known))
 
     def _mismatch(self, e: ast.Expr, expected: Sequence[VType], actual: VType,
                   help: str | None) -> None:
@@ -695,14 +711,9 @@ class EnvChecker:
         known = sorted(self._all_attrs(t))
         help = _suggest(attr, known)
         if help is None and t.__class__ is not AnyEntityT:
-            if not known:
-                help = "it has no attributes"
-            else:
-                shown = ", ".join(f"`{k}`" for k in known[:8])
-                more = f" and {len(known) - 8} more" if len(known) > 8 else ""
-                help = f"its attributes are {shown}{more}"
+            help = attribute_list(known)
         self._issue("unknown-attribute", span, f"attribute `{attr}` not found {{on}}", help,
-                    subject)
+                    subject, attr, tuple(known))
         return _fail(None)
 
     def _has(self, e: ast.Has, prior: frozenset) -> Ans:
@@ -1119,5 +1130,5 @@ def typed_envs(view: SchemaView, policy: ast.Policy, cond: ast.Expr) -> Iterator
 
 __all__ = [
     "EXTENSION_FUNCTIONS", "EnvChecker", "Issue", "RequestEnv", "SchemaView",
-    "condition", "linked_envs", "path_text", "typecheck_policy", "typed_envs",
+    "attribute_list", "condition", "linked_envs", "path_text", "typecheck_policy", "typed_envs",
 ]

@@ -228,9 +228,23 @@ class NoUpperBound(Exception):
 
 
 _HINT_ENTITY = "strict validation allows no mix of entity types; each set, `if` and `==` needs one type"
-_HINT_RECORD_WIDTH = "records of different shapes are incompatible: both need exactly the same attributes"
-_HINT_QUALIFIER = "an attribute is required in one record type and optional in the other"
 _HINT_ENTITY_RECORD = "entities and records are incompatible"
+
+
+def _names(items: Iterable[str]) -> str:
+    shown = [f"`{x}`" for x in sorted(items)]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _hint_width(a: RecordT, b: RecordT) -> str:
+    only = set(a.attrs) ^ set(b.attrs)
+    verb = "is" if len(only) == 1 else "are"
+    return (f"attribute{'s' if len(only) > 1 else ''} {_names(only)} {verb} in one record type "
+            "but not the other; strict validation needs records with exactly the same attributes")
+
+
+def _hint_qualifier(attr: str) -> str:
+    return f"attribute `{attr}` is required in one record type and optional in the other"
 
 
 def lub(a: VType, b: VType, strict: bool = True) -> VType:
@@ -263,7 +277,7 @@ def lub(a: VType, b: VType, strict: bool = True) -> VType:
 
 def _record_lub(a: RecordT, b: RecordT, strict: bool) -> RecordT:
     if strict and set(a.attrs) != set(b.attrs):
-        raise NoUpperBound(_HINT_RECORD_WIDTH)
+        raise NoUpperBound(_hint_width(a, b))
     attrs: dict[str, AttrT] = {}
     for k, at in a.attrs.items():
         bt = b.attrs.get(k)
@@ -276,7 +290,7 @@ def _record_lub(a: RecordT, b: RecordT, strict: bool) -> RecordT:
                 raise
             continue
         if strict and at.required != bt.required:
-            raise NoUpperBound(_HINT_QUALIFIER)
+            raise NoUpperBound(_hint_qualifier(k))
         attrs[k] = AttrT(t, at.required and bt.required)
     is_open = a.open or b.open or set(attrs) != set(a.attrs) | set(b.attrs)
     return RecordT(attrs, is_open)

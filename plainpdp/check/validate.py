@@ -1,6 +1,6 @@
 """Schema validation: Cedar's strict validator, reported as diagnostics.
 
-``validate(policies, schema)`` runs, for every policy and template:
+``diagnose(policies, schema)`` runs, for every policy and template:
 
 1. the name checks, once per policy: entity types the schema does not
    declare, actions it does not declare, enumerated entities with an id
@@ -10,12 +10,15 @@
    allow (Cedar: "unable to find an applicable action");
 3. the typechecker (:mod:`plainpdp.check.typecheck`) in every request
    environment: type errors, unknown and unguarded optional attributes,
-   unguarded tags, incompatible types, extension literals.
+   unguarded tags, incompatible types, extension literals. A problem met in
+   several environments is one diagnostic naming all their types.
 
 All problems are collected (sorted, de-duplicated, capped by
 :func:`~plainpdp.errors.finish_diagnostics`). A policy that cannot be true
 in any environment gets an ``impossible-policy`` *warning*, as in Cedar;
-warnings do not make a policy set invalid.
+warnings do not make a policy set invalid. :func:`validate` is the public
+entry point (``plainpdp.validate``): it raises one
+:class:`~plainpdp.errors.ValidationError` holding every diagnostic.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from ..errors import Diagnostic, Span, finish_diagnostics
+from ..errors import Diagnostic, PlainPDPError, Span, ValidationError, finish_diagnostics
 from ..policyset import PolicyEntry, PolicySet
 from ..schema import Schema
 from ..schema.model import is_action_type
@@ -33,26 +36,53 @@ from ..values import EntityUid, escape_string
 from .levels import check_levels
 from .typecheck import Issue, SchemaView, path_text, typecheck_policy
 
-__all__ = ["validate", "validate_entries", "has_errors", "SchemaView"]
+__all__ = ["validate", "diagnose", "diagnose_entries", "has_errors", "SchemaView"]
 
 
-def validate(policies: PolicySet, schema: Schema, *, max_level: int | None = None,
-             view: SchemaView | None = None) -> list[Diagnostic]:
-    """Validate every policy and template of a set against a schema (strict mode).
+def validate(policies: PolicySet, schema: Schema, *,
+             max_level: int | None = None) -> list[Diagnostic]:
+    """Validate a policy set against a schema (Cedar's strict mode).
 
-    With ``max_level``, policies that validate are also checked to read the
-    entity graph at most that many steps deep (Cedar's level validation).
+    Raises :class:`~plainpdp.errors.ValidationError` holding every
+    diagnostic (errors and warnings) when any policy does not validate, so
+    a caller cannot miss it; returns the warnings otherwise. With
+    ``max_level``, policies are also checked to read the entity graph at
+    most that many steps deep (Cedar's level validation).
     """
+    if not isinstance(policies, PolicySet):
+        raise PlainPDPError(
+            f"validate needs a PolicySet, got {type(policies).__name__}; "
+            "build one with PolicySet.from_text(...) or PolicySet.from_directory(...)"
+        )
+    if not isinstance(schema, Schema):
+        raise PlainPDPError(
+            f"validate needs a Schema, got {type(schema).__name__}; "
+            "build one with Schema.from_text(...) or Schema.from_json(...)"
+        )
+    diags = diagnose(policies, schema, max_level=max_level)
+    errors = [d for d in diags if d.severity == "error"]
+    if not errors:
+        return diags
+    first = errors[0]
+    where = f"{first.span.source or '<input>'}:{first.span.line}:{first.span.column}: " \
+        if first.span is not None else ""
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    raise ValidationError(f"{where}{first.message}{more}", diags)
+
+
+def diagnose(policies: PolicySet, schema: Schema, *, max_level: int | None = None,
+             view: SchemaView | None = None) -> list[Diagnostic]:
+    """Every diagnostic for every policy and template of a set, without raising."""
     entries = [*policies, *policies.templates]
-    return validate_entries(entries, schema, max_level=max_level, view=view)
+    return diagnose_entries(entries, schema, max_level=max_level, view=view)
 
 
-def validate_entries(entries: Iterable[PolicyEntry], schema: Schema, *,
+def diagnose_entries(entries: Iterable[PolicyEntry], schema: Schema, *,
                      max_level: int | None = None,
                      view: SchemaView | None = None) -> list[Diagnostic]:
-    """Like :func:`validate`, for any policy entries."""
+    """Like :func:`diagnose`, for any policy entries."""
     if max_level is not None and max_level < 0:
-        raise ValueError("max_level must be 0 or more")
+        raise PlainPDPError(f"the validation level must be 0 or more, got {max_level}")
     view = view or SchemaView(schema)
     diags: list[Diagnostic] = []
     for entry in entries:
@@ -296,21 +326,40 @@ class _PolicyValidator:
         return "; ".join(parts) + more + hint
 
     def _report(self, issues: list[Issue]) -> None:
-        """Issues from every environment, one diagnostic per place and problem."""
-        groups: dict[tuple, list[tuple[str, str]]] = {}
+        """Issues from every environment: one diagnostic per place and problem,
+        naming every entity type (or context) where it occurs."""
+        groups: dict[tuple, list[Issue]] = {}
         for i in issues:
-            key = (i.code, i.span.start, i.span.end, i.span.line, i.span.column, i.message, i.help)
-            subjects = groups.setdefault(key, [])
-            if i.subject is not None and i.subject not in subjects:
-                subjects.append(i.subject)
-        spans = {(i.code, i.span.start, i.span.end, i.span.line, i.span.column, i.message, i.help):
-                 i.span for i in issues}
-        for key, subjects in groups.items():
-            code, _, _, _, _, message, help = key
+            groups.setdefault((i.code, i.span.start, i.span.end, i.message), []).append(i)
+        for same in groups.values():
+            first = same[0]
+            subjects: list[tuple[str, str]] = []
+            for i in same:
+                if i.subject is not None and i.subject not in subjects:
+                    subjects.append(i.subject)
+            message = first.message
             if "{of}" in message or "{on}" in message:
                 message = message.replace("{of}", _subject_text(subjects, False)).replace(
                     "{on}", _subject_text(subjects, True))
-            self._diag(code, message, spans[key], help)
+            self._diag(first.code, message, self._trim_parens(first.span), _merged_help(same))
+
+    def _trim_parens(self, span: Span) -> Span:
+        """The span without parentheses around the whole of it: the caret
+        underlines the expression, as in ``(if a then b else c) == d``."""
+        text = self.text
+        if not text or span.end > len(text):
+            return span
+        start, end = span.start, span.end
+        while end - start >= 2 and text[start] == "(" and _closing_paren(text, start) == end - 1:
+            start += 1
+            end -= 1
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+        if start == span.start:
+            return span
+        return self._sub_span(span, start, end)
 
     def _impossible(self) -> None:
         p = self.policy
@@ -326,6 +375,53 @@ class _PolicyValidator:
         )
 
 
+def _closing_paren(text: str, at: int) -> int:
+    """The offset of the ``)`` matching the ``(`` at ``at`` (strings and
+    comments skipped), or -1."""
+    depth = 0
+    i, n = at, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif ch == "/" and text.startswith("//", i):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _merged_help(same: list[Issue]) -> str | None:
+    """One help line for the same problem met in several environments."""
+    helps: list[str] = []
+    for i in same:
+        if i.help is not None and i.help not in helps:
+            helps.append(i.help)
+    if len(helps) <= 1:
+        return helps[0] if helps else None
+    wanted = same[0].wanted
+    if wanted is not None:  # an unknown attribute: suggest from, or list, every subject's
+        known = sorted({k for i in same for k in i.known})
+        near = _suggest(wanted, known)
+        if near is not None:
+            return near
+        parts: set[str] = set()
+        for i in same:
+            if i.subject is not None:
+                has = _names(i.known, 8) if i.known else "no attributes"
+                parts.add(f"{_subject_name(i.subject)} has {has}")
+        return "; ".join(sorted(parts)) if parts else None
+    return "; ".join(helps)
+
+
 def _declared_types_help(schema: Schema) -> str:
     names = sorted(schema.entity_types)
     if not names:
@@ -333,9 +429,18 @@ def _declared_types_help(schema: Schema) -> str:
     return f"the schema declares {_names(names, 6)}"
 
 
+def _subject_name(subject: tuple[str, str]) -> str:
+    kind, name = subject
+    if kind == "entity":
+        return f"`{name}`"
+    if kind == "context":
+        return f"the context of `{name}`"
+    return f"record `{name}`" if name else "the record"
+
+
 def _subject_text(subjects: list[tuple[str, str]], with_preposition: bool) -> str:
     by_kind: dict[str, list[str]] = {}
-    for kind, name in subjects:
+    for kind, name in sorted(subjects):
         by_kind.setdefault(kind, []).append(name)
     parts = []
     for kind, names in by_kind.items():

@@ -1,20 +1,22 @@
 """``plainpdp validate [DIR]``: check policies against the schema and the scope rules.
 
-Runs Cedar's strict validation (:func:`plainpdp.check.validate.validate`)
+Runs Cedar's strict validation (:func:`plainpdp.check.validate.diagnose`)
 when a schema is given or found, and plainpdp's partner-scope and ceiling
 checks (:func:`plainpdp.check.scopes.check_scopes`) always. Prints every
-diagnostic with its source line, then a summary. Exit 0 when there is no
-error (warnings allowed), 2 when the policies, schema or entities are
-invalid.
+diagnostic with its source line, then a summary. Exit codes follow the CLI's
+rule: 0 when there is no error (warnings allowed), 1 when the policies do
+not validate (the check failed), 2 when the input cannot be read at all
+(a syntax error, a bad schema or entities, a missing path).
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from ..check.scopes import check_scopes
-from ..check.validate import validate
+from ..check.validate import diagnose
 from ..errors import Diagnostic, PlainPDPError, finish_diagnostics
 from ..partners import DEFAULT_PARTNER_TYPE
 from ..project import find_schema, load_project
@@ -24,10 +26,11 @@ from .render import add_source_root, render_diagnostic
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "validate",
-        help="validate policies against the schema and the partner-scope rules",
+        help="validate policies against the schema and the partner-scope rules (exit 1 if invalid)",
         description="Validate the policies under DIR (or one .cedar file) against the schema "
         "(Cedar's strict validation) and plainpdp's partner-scope and ceiling rules. "
-        "Exit 0 when valid, 2 when the input is invalid.",
+        "Exit 0 when valid (warnings allowed), 1 when a policy does not validate, "
+        "2 when the policies, schema or entities cannot be read or parsed.",
     )
     p.add_argument("dir", nargs="?", default="policies",
                    help="policy directory or .cedar file (default: policies)")
@@ -55,8 +58,12 @@ def _level(text: str) -> int:
     return value
 
 
-def _print(diags: list[Diagnostic]) -> None:
+def _print(diags: list[Diagnostic], path: str) -> None:
+    """Each diagnostic with its source line; one file's text is named by its path."""
+    single = Path(path).is_file()
     for d in diags:
+        if single and d.span is not None and d.span.source is None:
+            d = replace(d, span=replace(d.span, source=path))
         print(render_diagnostic(d))
         print()
 
@@ -74,15 +81,15 @@ def run(args: argparse.Namespace) -> int:
         project = load_project(args.dir, schema=args.schema, entities=args.entities)
     except PlainPDPError as err:
         diags = err.diagnostics or [Diagnostic("invalid-input", err.message)]
-        _print(diags)
+        _print(diags, args.dir)
         print(f"invalid input: {_summary(len(diags), 0)}")
         return 2
     entries = [*project.policies, *project.policies.templates]
     diags = list(check_scopes(entries, project.entities, args.partner_type))
     if project.schema is not None:
-        diags.extend(validate(project.policies, project.schema, max_level=args.level))
+        diags.extend(diagnose(project.policies, project.schema, max_level=args.level))
     diags = finish_diagnostics(diags)
-    _print(diags)
+    _print(diags, args.dir)
     errors = sum(1 for d in diags if d.severity == "error")
     warnings = len(diags) - errors
     schema_name = args.schema or _found_schema(args.dir)
@@ -95,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{checked} validated against {schema_name}{level}")
     if errors:
         print(f"invalid: {_summary(errors, warnings)}")
-        return 2
+        return 1
     print(f"valid: {_summary(errors, warnings)}")
     return 0
 

@@ -22,8 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import ROOT, add_summary, examples
 
+import plainpdp
 from plainpdp import PolicySet, Schema
-from plainpdp.check.validate import has_errors, validate
+from plainpdp.check.validate import diagnose as diagnose_set
+from plainpdp.check.validate import has_errors
 from plainpdp.cli import validate as validate_cli
 from plainpdp.errors import Diagnostic
 
@@ -50,7 +52,7 @@ SCHEMA_OBJ = Schema.from_text(SCHEMA)
 
 
 def diagnose(text: str, **kw) -> list[Diagnostic]:
-    return validate(PolicySet.from_text(text, source="test.cedar"), SCHEMA_OBJ, **kw)
+    return diagnose_set(PolicySet.from_text(text, source="test.cedar"), SCHEMA_OBJ, **kw)
 
 
 def underlined(text: str, d: Diagnostic) -> str:
@@ -74,9 +76,13 @@ ERROR_CASES = [
     ("unknown action in a list", 'permit(principal, action in [Action::"view", Action::"edt"], resource);',
      "unknown-action", 'Action::"edt"', 'unknown action `Action::"edt"`',
      'did you mean `Action::"edit"`?'),
-    ("id outside an enumeration", 'permit(principal, action, resource) when { principal.tags.contains("a") && Color::"blu" == Color::"red" };',
+    ("id outside an enumeration", 'permit(principal, action, resource) when { principal.tags.contains("a") && Color::"gren" == Color::"red" };',
+     "invalid-enum-entity", 'Color::"gren"', "not a value of the enumerated type `Color`",
+     "did you mean `green`?"),
+    # "blu" is near no value (every letter differs from `red`): list them, suggest none.
+    ("id far from every value of an enumeration", 'permit(principal, action, resource) when { principal.tags.contains("a") && Color::"blu" == Color::"red" };',
      "invalid-enum-entity", 'Color::"blu"', "not a value of the enumerated type `Color`",
-     "did you mean `red`?"),
+     "the values of `Color` are `red` and `green`"),
     ("unknown attribute", "permit(principal, action, resource) when { principal.agee > 3 };",
      "unknown-attribute", "principal.agee", "attribute `agee` not found on entity type `User`",
      "did you mean `age`?"),
@@ -127,7 +133,12 @@ ERROR_CASES = [
      "never equal"),
     ("records of different shapes", "permit(principal, action, resource) when { principal.profile == {city: \"x\"} };",
      "incompatible-types", 'principal.profile == {city: "x"}', "`==` compares incompatible types",
-     "required in one record type and optional"),
+     "attribute `zip` is in one record type but not the other"),
+    ("records with an attribute required in one and optional in the other",
+     'permit(principal, action, resource) when { principal.profile == {city: "x", zip: "1"} };',
+     "incompatible-types", 'principal.profile == {city: "x", zip: "1"}',
+     "{city: String, zip?: String} and {city: String, zip: String}",
+     "attribute `zip` is required in one record type and optional in the other"),
     ("contains with a wrong element", "permit(principal, action, resource) when { principal.tags.contains(1) };",
      "incompatible-types", "principal.tags.contains(1)", "this set cannot contain the value", None),
     ("`in` with a non-entity", "permit(principal, action, resource) when { principal in [1] };",
@@ -256,10 +267,30 @@ def test_several_errors_in_one_file_are_all_reported_in_order():
 
 
 def test_one_diagnostic_for_a_problem_in_several_environments():
+    # The resource may be a Doc (view, edit, approve), a Group (edit) or a
+    # Shop::Order (Shop::Action::"buy"): one diagnostic names all three.
     text = "permit(principal, action, resource) when { resource.missing };"
-    diags = [d for d in diagnose(text) if d.code == "unknown-attribute"]
-    assert len(diags) == 1
-    assert diags[0].message == "attribute `missing` not found on entity types `Doc` and `Group`"
+    diags = diagnose(text)
+    assert [d.code for d in diags] == ["unknown-attribute"]
+    assert diags[0].message == (
+        "attribute `missing` not found on entity types `Doc`, `Group` and `Shop::Order`"
+    )
+    assert diags[0].help == (
+        "`Doc` has `labels`, `level` and `owner`; `Group` has `name`; `Shop::Order` has `total`"
+    )
+
+
+def test_a_near_name_in_any_environment_is_suggested():
+    text = "permit(principal, action, resource) when { resource.nam };"
+    (d,) = diagnose(text)
+    assert d.message == "attribute `nam` not found on entity types `Doc`, `Group` and `Shop::Order`"
+    assert d.help == "did you mean `name`?"
+
+
+def test_parentheses_around_the_problem_are_not_underlined():
+    text = 'permit(principal, action, resource) when { ( ("a") ) < 1 };'
+    (d,) = diagnose(text)
+    assert (d.code, underlined(text, d)) == ("type-mismatch", '"a"')
 
 
 def test_scope_limits_where_the_body_is_checked():
@@ -284,7 +315,7 @@ def test_templates_are_validated():
     text = "permit(principal == ?principal, action, resource in ?resource) when { resource.nope };"
     policies = PolicySet.from_text(text)
     assert len(policies.templates) == 1
-    diags = validate(policies, SCHEMA_OBJ)
+    diags = diagnose_set(policies, SCHEMA_OBJ)
     assert [d.code for d in diags] == ["unknown-attribute"]
     assert not cedar_passes(text)
 
@@ -293,8 +324,58 @@ def test_example_portal_validates_cleanly():
     root = ROOT / "policies"
     policies = PolicySet.from_directory(root)
     schema = Schema.from_text((root / "schema.cedarschema").read_text(encoding="utf-8"))
-    diags = validate(policies, schema)
+    diags = diagnose_set(policies, schema)
     assert diags == [], "\n".join(d.render() for d in diags)
+
+
+# ------------------------------------------------------------------ the public entry point
+
+
+def test_public_validate_raises_one_error_holding_every_diagnostic():
+    text = (
+        "permit(principal, action, resource) when { principal.agee > 1 };\n"
+        "permit(principal, action, resource) when { false };\n"
+        'permit(principal == Usr::"a", action, resource);\n'
+    )
+    with pytest.raises(plainpdp.ValidationError) as info:
+        plainpdp.validate(PolicySet.from_text(text, source="p.cedar"), SCHEMA_OBJ)
+    err = info.value
+    assert isinstance(err, plainpdp.PlainPDPError)
+    assert [(d.code, d.severity) for d in err.diagnostics] == [
+        ("unknown-attribute", "error"),
+        ("impossible-policy", "warning"),
+        ("unknown-entity-type", "error"),
+    ]
+    assert err.message == "p.cedar:1:44: attribute `agee` not found on entity type `User` (and 1 more)"
+    assert "did you mean `age`?" in err.render()
+
+
+def test_public_validate_is_a_top_level_name():
+    assert "validate" in plainpdp.__all__
+    from plainpdp import validate as top_level
+
+    assert top_level is plainpdp.validate
+
+
+def test_public_validate_returns_warnings_of_a_valid_set():
+    ok = PolicySet.from_text("permit(principal, action, resource) when { principal.age > 1 };")
+    assert plainpdp.validate(ok, SCHEMA_OBJ) == []
+    warned = PolicySet.from_text("permit(principal, action, resource) when { false };")
+    assert [d.code for d in plainpdp.validate(warned, SCHEMA_OBJ)] == ["impossible-policy"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("permit(principal, action, resource);", SCHEMA_OBJ), "validate needs a PolicySet, got str"),
+    ((PolicySet.from_text(""), SCHEMA), "validate needs a Schema, got str"),
+])
+def test_public_validate_rejects_wrong_arguments(args, message):
+    with pytest.raises(plainpdp.PlainPDPError, match=message):
+        plainpdp.validate(*args)
+
+
+def test_public_validate_rejects_a_negative_level():
+    with pytest.raises(plainpdp.PlainPDPError, match="0 or more"):
+        plainpdp.validate(PolicySet.from_text(""), SCHEMA_OBJ, max_level=-1)
 
 
 # ------------------------------------------------------------------ level validation
@@ -342,7 +423,7 @@ LEVEL_CASES = [
 
 def level_errors(condition: str, level: int) -> list[tuple[str, str]]:
     text = f"permit(principal, action, resource) when {{ {condition} }};"
-    diags = validate(PolicySet.from_text(text), LEVEL_SCHEMA, max_level=level)
+    diags = diagnose_set(PolicySet.from_text(text), LEVEL_SCHEMA, max_level=level)
     return sorted((d.code, underlined(text, d)) for d in diags if d.severity == "error")
 
 
@@ -361,7 +442,7 @@ def test_level_rejects_dereferencing_a_literal():
 
 def test_level_message():
     text = "permit(principal, action, resource) when { principal.user.flag };"
-    (d,) = validate(PolicySet.from_text(text), LEVEL_SCHEMA, max_level=1)
+    (d,) = diagnose_set(PolicySet.from_text(text), LEVEL_SCHEMA, max_level=1)
     assert d.message == "this reads the entity graph at level 2, above the maximum level 1"
 
 
@@ -391,13 +472,13 @@ def _project(tmp_path: Path, files: dict[str, str]) -> Path:
     return tmp_path
 
 
-def test_cli_reports_errors_and_exits_2(tmp_path, capsys):
+def test_cli_reports_errors_and_exits_1(tmp_path, capsys):
     root = _project(tmp_path, {
         "schema.cedarschema": SCHEMA,
         "platform/a.cedar": 'permit(principal, action, resource) when { principal.agee > 1 };\n',
     })
     code, out = run_cli([str(root)], capsys)
-    assert code == 2
+    assert code == 1
     assert "platform/a.cedar:1:44: error[unknown-attribute]: attribute `agee` not found" in out
     assert "1 | permit(principal, action, resource) when { principal.agee > 1 };" in out
     assert "= help: did you mean `age`?" in out
@@ -410,8 +491,22 @@ def test_cli_reports_partner_scope_errors(tmp_path, capsys):
         "partners/acme/a.cedar": '@ceiling\npermit(principal, action, resource);\n',
     })
     code, out = run_cli([str(root)], capsys)
-    assert code == 2
+    assert code == 1
     assert "error[ceiling-in-partner-scope]" in out
+    assert "partners/acme/a.cedar:1:1:" in out
+
+
+def test_cli_reports_cross_partner_references(tmp_path, capsys):
+    root = _project(tmp_path, {
+        "schema.cedarschema": "entity Partner; entity User in [Partner];\n"
+                              "action view appliesTo { principal: User, resource: User };\n",
+        "partners/acme/a.cedar": 'permit(principal in Partner::"globex", action, resource);\n',
+    })
+    code, out = run_cli([str(root)], capsys)
+    assert code == 1
+    assert ('partners/acme/a.cedar:1:8: error[cross-partner-reference]: '
+            'policy of partner `acme` names the partner Partner::"globex"') in out
+    assert out.strip().splitlines()[-1] == "invalid: 1 error, 0 warnings"
 
 
 def test_cli_syntax_error_is_bad_input(tmp_path, capsys):
@@ -421,7 +516,22 @@ def test_cli_syntax_error_is_bad_input(tmp_path, capsys):
     })
     code, out = run_cli([str(root)], capsys)
     assert code == 2
-    assert "platform/a.cedar:1:" in out and "error[" in out
+    assert "platform/a.cedar:1:" in out and "error[syntax]" in out
+    assert "^" in out
+    assert "Traceback" not in out
+    assert out.strip().splitlines()[-1].startswith("invalid input:")
+
+
+def test_cli_help_states_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        run_cli(["--help"], capsys)
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit 0 when valid (warnings allowed), 1 when a policy does not validate, 2 when" in text
+
+
+def test_cli_missing_directory_is_bad_input(tmp_path, capsys):
+    code, out = run_cli([str(tmp_path / "nowhere")], capsys)
+    assert code == 2
     assert "Traceback" not in out
 
 
@@ -443,9 +553,13 @@ def test_cli_schema_option_and_level(tmp_path, capsys):
     })
     code, _ = run_cli([str(root / "p.cedar"), "--schema", str(root / "s.cedarschema.json")], capsys)
     assert code == 0
+    (root / "q.cedar").write_text("permit(principal, action, resource) when { principal.agee };\n")
+    code, out = run_cli([str(root / "q.cedar"), "--schema", str(root / "s.cedarschema.json")], capsys)
+    assert code == 1
+    assert f"{root / 'q.cedar'}:1:44: error[unknown-attribute]" in out
     code, out = run_cli([str(root / "p.cedar"), "--schema", str(root / "s.cedarschema.json"),
                          "--level", "1"], capsys)
-    assert code == 2
+    assert code == 1
     assert "error[level-exceeded]" in out
 
 
@@ -533,7 +647,7 @@ def test_same_verdicts_as_cedar_on_generated_policies(data):
     text = cg.show_policies(drawn)
     cedar = cedarpy.validate_policies(text, json.dumps(schema_json))
     policies = PolicySet.from_text(text)
-    diags = validate(policies, Schema.from_json(schema_json))
+    diags = diagnose_set(policies, Schema.from_json(schema_json))
     ours = {_policy_of(policies, d) for d in diags if d.severity == "error"}
     theirs = {e.policy_id for e in cedar.errors}
     DIFF_STATS["examples"] += 1
