@@ -1,4 +1,4 @@
-"""``plainpdp authorize``: decide one request against a policy project."""
+"""``plainpdp authorize``: decide one request against a policy project or a sidecar."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ..engine import Engine
+from ..evaluate.decision import Decision
 from ..project import load_project
 from .render import add_source_root
 
@@ -26,16 +27,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--action", required=True, metavar="UID", help='e.g. Action::"view"')
     p.add_argument("--resource", required=True, metavar="UID", help='e.g. Document::"d1"')
     p.add_argument("--context", metavar="JSON", help='a JSON object, e.g. {"mfa": true}')
+    p.add_argument("--sidecar", metavar="HOST:PORT",
+                   help="ask a running plainpdp sidecar instead of loading PATH "
+                        "(e.g. 127.0.0.1:50051)")
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
     p.add_argument("--explain", action="store_true", help="print the explanation")
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _decide(args: argparse.Namespace) -> Decision:
+    if args.sidecar:
+        from ..client import Client  # gRPC only when asked for
+
+        with Client(args.sidecar, explain=args.explain) as client:
+            return client.is_authorized(args.principal, args.action, args.resource,
+                                        args.context)
     add_source_root(args.policies)
     project = load_project(args.policies, schema=args.schema, entities=args.entities)
     engine = Engine(project.policies, entities=project.entities, schema=project.schema)
-    decision = engine.is_authorized(args.principal, args.action, args.resource, args.context)
+    return engine.is_authorized(args.principal, args.action, args.resource, args.context)
+
+
+def run(args: argparse.Namespace) -> int:
+    decision = _decide(args)
     if args.json:
         print(json.dumps(decision.to_dict(), indent=2))
     else:
