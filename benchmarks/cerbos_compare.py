@@ -1,11 +1,14 @@
 """The Cerbos side of ``sidecar_load.py --cerbos PATH``.
 
 Runs a Cerbos binary on loopback with the example portal's rules written
-for Cerbos (``benchmarks/cerbos/policies``), checks that it gives the same
-decision as plainpdp for every request of the workload, then puts it under
-the same load. Cerbos is stateless: the caller sends the principal's roles
-and attributes and the resource's attributes with every request, so they
-are derived here from ``policies/entities.json`` once, before timing.
+for Cerbos as scoped resource policies (``benchmarks/cerbos/policies``): the
+platform's rules at the root of the scope chain, each partner's own rules in
+a scope named after the partner, and the request's scope set to the
+principal's partner. It checks that Cerbos gives the same decision as
+plainpdp for every request of the workload, then puts it under the same
+load. Cerbos is stateless: the caller sends the principal's roles and
+attributes and the resource's attributes with every request, so they are
+derived here from ``policies/entities.json`` once, before timing.
 
 Cerbos's message types are read from the running server by gRPC
 reflection, so no Cerbos client library is needed.
@@ -112,7 +115,7 @@ class CerbosMessages:
                                      attr={k: self.value(v) for k, v in p_attrs.items()}),
             resources=[
                 self.Entry(actions=[action], resource=self.Resource(
-                    kind=rtype.lower(), id=rid,
+                    kind=rtype.lower(), id=rid, scope=p_attrs["partner"],
                     attr={k: self.value(v)
                           for k, v in resource_facts(entities, rtype, rid).items()}))
                 for action, (rtype, rid) in checks
@@ -157,17 +160,21 @@ def cross_check(msgs: CerbosMessages, target: str, entities: dict, items: list[d
     return mismatches, allows
 
 
-def cerbos_suite(args, items, Server, run_suite, free_port) -> list[dict]:
+def start_cerbos(args, items, Server, Target, free_port) -> tuple:
+    """Cerbos SERVING on loopback, cross-checked; (its Target, a function that stops it)."""
     binary = Path(args.cerbos)
     tmp = Path(tempfile.mkdtemp(prefix="bench-cerbos-"))
     policies = tmp / "policies"
-    policies.mkdir()
-    for f in CERBOS_POLICIES.glob("*.yaml"):
-        shutil.copy(f, policies / f.name)
-    template = (CERBOS_POLICIES / "document.yaml").read_text(encoding="utf-8")
-    for kind in KINDS[1:]:
-        (policies / f"{kind}.yaml").write_text(
-            template.replace("  resource: document\n", f"  resource: {kind}\n"), encoding="utf-8")
+    # one copy of each resource policy per kind: only `resource:` differs
+    for f in sorted(CERBOS_POLICIES.rglob("*.yaml")):
+        text = f.read_text(encoding="utf-8")
+        name = "-".join(f.relative_to(CERBOS_POLICIES).with_suffix("").parts)
+        kinds = KINDS if "  resource: document\n" in text else KINDS[:1]
+        for kind in kinds:
+            out = policies / f"{name}-{kind}.yaml"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text.replace("  resource: document\n", f"  resource: {kind}\n"),
+                           encoding="utf-8")
     grpc_port, http_port = free_port(), free_port()
     (tmp / "cerbos.yaml").write_text(
         f"""server:
@@ -189,6 +196,11 @@ telemetry:
     env = {**os.environ, "CERBOS_NO_TELEMETRY": "1"}
     server = Server([str(binary), "server", f"--config={tmp / 'cerbos.yaml'}",
                      "--log-level=warn"], target, "cerbos.svc.v1.CerbosService", cwd=tmp, env=env)
+
+    def stop() -> None:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
     try:
         msgs = CerbosMessages(target)
         entities = _entities()
@@ -197,25 +209,19 @@ telemetry:
               f"{len(mismatches)} decisions differ", flush=True)
         for m in mismatches[:10]:
             print("  differs:", m, flush=True)
+        if mismatches:
+            raise SystemExit("Cerbos and plainpdp disagree: the comparison would be meaningless")
         singles = [msgs.request(entities, it["principal"][1], it["mfa"],
                                 [(it["action"], it["resource"])], "b").SerializeToString()
                    for it in items]
-        # Cerbos checks one principal per call: batches are 50 checks of one principal
-        by_principal: dict[tuple[str, bool], list[dict]] = defaultdict(list)
-        for it in items:
-            by_principal[(it["principal"][1], it["mfa"])].append(it)
-        batches = []
-        for (user, mfa), group in by_principal.items():
-            for start in range(0, len(group) - args.batch + 1, args.batch):
-                chunk = group[start:start + args.batch]
-                batches.append(msgs.request(entities, user, mfa,
-                                            [(it["action"], it["resource"]) for it in chunk],
-                                            "b").SerializeToString())
+        from sidecar_load import batch_groups  # the same batches plainpdp gets
+
+        batches = [msgs.request(entities, group[0]["principal"][1], group[0]["mfa"],
+                                [(it["action"], it["resource"]) for it in group],
+                                "b").SerializeToString()
+                   for group in batch_groups(items, args.batch)]
         msgs.close()
-        rows = run_suite("cerbos", server, CHECK, singles, CHECK, batches, args.batch, args)
-        for r in rows:
-            r["mismatches"] = len(mismatches)
-        return rows
-    finally:
-        server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        stop()
+        raise
+    return Target("cerbos", server, CHECK, singles, CHECK, batches), stop

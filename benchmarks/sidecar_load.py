@@ -3,21 +3,28 @@
 
     python benchmarks/sidecar_load.py [--workers N] [--seconds S] [--cerbos PATH]
 
-Starts ``plainpdp serve`` on a free 127.0.0.1 port with the example
-project and measures, from separate load-client processes:
+Starts ``plainpdp serve`` (``--workers``, default one per core) on a free
+127.0.0.1 port with the example project and measures, from separate
+load-client processes (so the client does not saturate first):
 
 - sequential Check latency (p50, p99) over one connection;
 - Check throughput at concurrency 8 and 32;
+- Check latency at half of the peak throughput (an open-loop client sends
+  at a fixed rate; latency counts from the planned send time, so a stall
+  is not hidden by the client waiting for it);
 - CheckBatch decisions/s with 50 checks per call;
 
-and the CPU seconds the server and the load clients used in each phase.
-Every phase is bounded in time (``--seconds``) and in count (``--max-calls``).
+and the CPU seconds the server (with its workers) and the load clients used
+in each phase. Every phase is bounded in time (``--seconds``) and in count
+(``--max-calls``).
 
 With ``--cerbos PATH`` (a Cerbos binary, e.g. from the npm package
-``@cerbos/cerbos-linux-x64``) it runs the same workload against Cerbos,
-with the example portal's policies written for Cerbos in
-``benchmarks/cerbos/policies``, after cross-checking that both give the
-same decision for every request of the workload.
+``@cerbos/cerbos-linux-x64``) Cerbos runs beside it with the example
+portal's rules written as scoped Cerbos policies
+(``benchmarks/cerbos/policies``); both give the same decision for every
+request of the workload (checked first), and each phase runs against one
+server and then the other, so a change in background load hits both.
+Every figure is the median over ``--repeat`` rounds.
 """
 
 from __future__ import annotations
@@ -28,12 +35,15 @@ import json
 import multiprocessing as mp
 import os
 import random
+import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +51,7 @@ POLICIES = ROOT / "policies"
 LOOPBACK = "127.0.0.1"
 ACTIONS = ("view", "create", "edit", "delete", "export", "approve")
 TICKS = os.sysconf("SC_CLK_TCK")
+PHASES = ("sequential", "Check c8", "Check c32", "Check at half peak", "CheckBatch x{batch} c8")
 
 
 # ------------------------------------------------------------------ the workload
@@ -98,15 +109,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def serve_command() -> list[str]:
-    from plainpdp import cli
-
-    names = {getattr(c, "__name__", "") for c in getattr(cli, "COMMANDS", ())}
-    if "plainpdp.cli.serve" in names:
-        return [sys.executable, "-m", "plainpdp", "serve"]
-    return [sys.executable, "-m", "plainpdp.sidecar"]
+    return [sys.executable, "-m", "plainpdp", "serve"]
 
 
 class Server:
+    """A server process in its own process group, SERVING before it is used."""
+
     def __init__(self, argv: list[str], target: str, health_service: str, cwd: Path,
                  env: dict | None = None):
         self.target = target
@@ -149,6 +157,20 @@ class Server:
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait(5)
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+@dataclass
+class Target:
+    """One engine under load: its server and its pre-serialized requests."""
+
+    name: str
+    server: Server
+    check_method: str
+    singles: list[bytes]
+    batch_method: str
+    batches: list[bytes]
 
 
 # ------------------------------------------------------------------ plainpdp requests
@@ -169,24 +191,51 @@ def plainpdp_messages(items: list[dict]) -> list[bytes]:
     return out
 
 
+def batch_groups(items: list[dict], size: int) -> list[list[dict]]:
+    """Full batches of ``size`` requests of one principal (and MFA state), as a
+    portal page asks them; Cerbos takes one principal per call, so both get these."""
+    by_principal: dict[tuple, list[dict]] = {}
+    for it in items:
+        by_principal.setdefault((it["principal"], it["mfa"]), []).append(it)
+    return [group[i:i + size] for group in by_principal.values()
+            for i in range(0, len(group) - size + 1, size)]
+
+
 def plainpdp_batches(items: list[dict], size: int) -> list[bytes]:
     from plainpdp._generated.plainpdp.v1 import authorization_pb2 as pb
 
-    singles = [pb.CheckRequest.FromString(b) for b in plainpdp_messages(items)]
-    return [pb.CheckBatchRequest(checks=singles[i:i + size]).SerializeToString()
-            for i in range(0, len(singles) - size + 1, size)]
+    return [pb.CheckBatchRequest(checks=[pb.CheckRequest.FromString(b)
+                                         for b in plainpdp_messages(group)]).SerializeToString()
+            for group in batch_groups(items, size)]
 
 
 PLAINPDP_CHECK = "/plainpdp.v1.AuthorizationService/Check"
 PLAINPDP_BATCH = "/plainpdp.v1.AuthorizationService/CheckBatch"
 
 
+def start_plainpdp(args: argparse.Namespace, items: list[dict], tmp: Path) -> Target:
+    target = f"{LOOPBACK}:{free_port()}"
+    argv = [*serve_command(), "--policies", str(POLICIES), "--listen", target,
+            "--workers", str(args.workers), "--reload-interval", "0", "--log-level", "warning",
+            "--store", "off",  # entities from the files: the authorization path alone
+            "--decision-log", str(tmp / "decisions-{pid}.jsonl") if args.decision_log else ""]
+    server = Server(argv, target, "plainpdp.v1.AuthorizationService", cwd=tmp)
+    return Target("plainpdp", server, PLAINPDP_CHECK, plainpdp_messages(items),
+                  PLAINPDP_BATCH, plainpdp_batches(items, args.batch))
+
+
 # ------------------------------------------------------------------ load client processes
 
 
 def _client_proc(target: str, method: str, payloads: list[bytes], concurrency: int,
-                 seconds: float, max_calls: int, start_at: float, out: mp.Queue) -> None:
-    """One load-client process: `concurrency` async callers over one channel each."""
+                 seconds: float, max_calls: int, rate: float, start_at: float,
+                 out: mp.Queue) -> None:
+    """One load-client process: ``concurrency`` async callers, one channel each.
+
+    ``rate`` 0: each caller sends its next call when the last one returns.
+    Otherwise the callers send ``rate`` calls/s between them on a fixed
+    schedule, and a latency runs from the planned send time.
+    """
     import grpc
 
     async def run() -> tuple[int, int, list[float]]:
@@ -200,16 +249,27 @@ def _client_proc(target: str, method: str, payloads: list[bytes], concurrency: i
         for stub in stubs:  # connect and warm up before the clock starts
             await stub(payloads[0], timeout=10)
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        deadline = time.monotonic() + seconds
+        begin = time.perf_counter()
+        deadline = begin + seconds
+        interval = concurrency / rate if rate else 0.0
 
         async def caller(n: int) -> None:
             nonlocal calls, errors
             stub = stubs[n]
             i = n
-            while time.monotonic() < deadline and calls < max_calls:
+            planned = begin + interval * n / concurrency
+            while planned < deadline and calls < max_calls:
+                if interval:
+                    delay = planned - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    t = planned
+                    planned += interval
+                else:
+                    t = time.perf_counter()
+                    planned = t
                 payload = payloads[i % len(payloads)]
                 i += concurrency
-                t = time.perf_counter()
                 try:
                     await stub(payload, timeout=10)
                 except grpc.RpcError:
@@ -223,15 +283,14 @@ def _client_proc(target: str, method: str, payloads: list[bytes], concurrency: i
         return calls, errors, latencies
 
     cpu0 = time.process_time()
-    wall0 = time.monotonic()
     calls, errors, latencies = asyncio.run(run())
     out.put({"calls": calls, "errors": errors, "latencies": latencies,
-             "cpu": time.process_time() - cpu0, "wall": time.monotonic() - wall0})
+             "cpu": time.process_time() - cpu0})
 
 
 def load(server: Server, method: str, payloads: list[bytes], *, concurrency: int,
-         processes: int, seconds: float, max_calls: int) -> dict:
-    """Run the load from `processes` client processes; totals, latencies, CPU."""
+         processes: int, seconds: float, max_calls: int, rate: float = 0.0) -> dict:
+    """Run one phase from ``processes`` client processes; totals, latencies, CPU."""
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
     per = [concurrency // processes + (1 if i < concurrency % processes else 0)
@@ -240,7 +299,8 @@ def load(server: Server, method: str, payloads: list[bytes], *, concurrency: int
     start_at = time.time() + 2.0  # every process connected and warmed up by then
     procs = [ctx.Process(target=_client_proc,
                          args=(server.target, method, payloads, c, seconds,
-                               max_calls // len(per), start_at, out)) for c in per]
+                               max_calls // len(per), rate * c / concurrency, start_at, out))
+             for c in per]
     for p in procs:
         p.start()
     time.sleep(max(0.0, start_at - time.time()))
@@ -265,33 +325,33 @@ def load(server: Server, method: str, payloads: list[bytes], *, concurrency: int
     }
 
 
-def run_suite(name: str, server: Server, check_method: str, singles: list[bytes],
-              batch_method: str | None, batches: list[bytes], batch_size: int,
-              args: argparse.Namespace) -> list[dict]:
-    rows = []
-
-    def row(phase: str, r: dict, decisions_per_call: int = 1) -> None:
-        r = {"engine": name, "phase": phase, **r,
-             "decisions_per_s": r["calls_per_s"] * decisions_per_call}
-        rows.append(r)
-        print(f"  {phase:<26} {r['decisions_per_s']:>10.0f} decisions/s  "
-              f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
-              f"server CPU {r['server_cpu_s']:.1f}s  client CPU {r['client_cpu_s']:.1f}s  "
-              f"errors {r['errors']}", flush=True)
-
-    print(f"{name}:", flush=True)
-    row("sequential (1 conn)", load(server, check_method, singles, concurrency=1, processes=1,
-                                    seconds=args.seconds, max_calls=args.max_calls))
-    for c in (8, 32):
-        row(f"Check, concurrency {c}",
-            load(server, check_method, singles, concurrency=c, processes=args.client_procs,
-                 seconds=args.seconds, max_calls=args.max_calls))
-    if batch_method:
-        row(f"CheckBatch x{batch_size}, conc 8",
-            load(server, batch_method, batches, concurrency=8, processes=args.client_procs,
-                 seconds=args.seconds, max_calls=max(1, args.max_calls // batch_size)),
-            batch_size)
-    return rows
+def run_phase(t: Target, phase: str, args: argparse.Namespace, peak: float) -> dict:
+    common = {"seconds": args.seconds, "max_calls": args.max_calls}
+    per_call = 1
+    if phase == "sequential":
+        r = load(t.server, t.check_method, t.singles, concurrency=1, processes=1, **common)
+    elif phase in ("Check c8", "Check c32"):
+        r = load(t.server, t.check_method, t.singles, concurrency=int(phase[7:]),
+                 processes=args.client_procs, **common)
+    elif phase == "Check at half peak":
+        r = load(t.server, t.check_method, t.singles, concurrency=8,
+                 processes=args.client_procs, rate=peak / 2, **common)
+        r["rate"] = peak / 2
+    else:
+        per_call = args.batch
+        r = load(t.server, t.batch_method, t.batches, concurrency=8,
+                 processes=args.client_procs, seconds=args.seconds,
+                 max_calls=max(1, args.max_calls // args.batch))
+    decisions = r["calls"] * per_call
+    r.update(engine=t.name, phase=phase.format(batch=args.batch),
+             decisions_per_s=r["calls_per_s"] * per_call,
+             server_us_per_decision=1e6 * r["server_cpu_s"] / max(1, decisions),
+             client_us_per_decision=1e6 * r["client_cpu_s"] / max(1, decisions))
+    print(f"  {t.name:<9} {r['phase']:<22} {r['decisions_per_s']:>9.0f} decisions/s  "
+          f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+          f"CPU/decision server {r['server_us_per_decision']:.0f} µs, "
+          f"client {r['client_us_per_decision']:.0f} µs  errors {r['errors']}", flush=True)
+    return r
 
 
 # ------------------------------------------------------------------ main
@@ -301,57 +361,89 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=0, help="server workers (0 = per core)")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
-    parser.add_argument("--max-calls", type=int, default=200_000, help="cap per phase")
+    parser.add_argument("--max-calls", type=int, default=200_000, help="calls per phase at most")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; figures are medians")
     parser.add_argument("--client-procs", type=int, default=2, help="load-client processes")
     parser.add_argument("--batch", type=int, default=50, help="checks per CheckBatch call")
     parser.add_argument("--cerbos", metavar="PATH", help="a Cerbos binary to compare with")
     parser.add_argument("--decision-log", action="store_true",
                         help="keep decision logging on (to a temporary file)")
-    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument("--json", metavar="FILE", help="also write every row as JSON")
     args = parser.parse_args()
 
     items = workload()
     print(f"workload: {len(items)} distinct requests (users x actions x resources x mfa); "
-          f"{os.cpu_count()} CPUs; loopback only", flush=True)
-    rows: list[dict] = []
-
-    port = free_port()
-    target = f"{LOOPBACK}:{port}"
+          f"{os.cpu_count()} CPUs, shared with whatever else runs; load average "
+          f"{os.getloadavg()[0]:.2f} at the start; loopback only", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-sidecar-"))
-    argv = [*serve_command(), "--policies", str(POLICIES), "--listen", target,
-            "--workers", str(args.workers), "--reload-interval", "0", "--log-level", "warning",
-            "--decision-log", str(tmp / "decisions-{pid}.jsonl") if args.decision_log else ""]
-    server = Server(argv, target, "plainpdp.v1.AuthorizationService", cwd=ROOT)
+    targets: list[Target] = []
+    stops = []
     try:
-        rows += run_suite("plainpdp", server, PLAINPDP_CHECK, plainpdp_messages(items),
-                          PLAINPDP_BATCH, plainpdp_batches(items, args.batch), args.batch, args)
+        targets.append(start_plainpdp(args, items, tmp))
+        stops.append(targets[-1].server.stop)
+        if args.cerbos:
+            from cerbos_compare import start_cerbos  # benchmarks/cerbos_compare.py
+
+            target, stop = start_cerbos(args, items, Server, Target, free_port)
+            stops.append(stop)
+            targets.append(target)
+        rows: list[dict] = []
+        for n in range(args.repeat):
+            print(f"round {n + 1} of {args.repeat}:", flush=True)
+            peaks: dict[str, float] = {}
+            for phase in PHASES:
+                for t in targets:
+                    r = run_phase(t, phase, args, peaks.get(t.name, 0.0))
+                    if phase.startswith("Check c"):
+                        peaks[t.name] = max(peaks.get(t.name, 0.0), r["decisions_per_s"])
+                    rows.append({**r, "round": n + 1})
     finally:
-        server.stop()
-
-    if args.cerbos:
-        from cerbos_compare import cerbos_suite  # benchmarks/cerbos_compare.py
-
-        rows += cerbos_suite(args, items, Server, run_suite, free_port)
-
-    print()
-    print(table(rows))
+        for stop in stops:
+            stop()
+        if args.decision_log:
+            print(f"decision logs: {tmp}", flush=True)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end\n")
+    print(table(rows, [t.name for t in targets]))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2), encoding="utf-8")
     return 0
 
 
-def table(rows: list[dict]) -> str:
-    head = ("| engine | phase | decisions/s | p50 ms | p99 ms | server CPU s | client CPU s "
-            "| server CPU µs/decision | errors |")
-    lines = [head, "|" + "---|" * 9]
-    for r in rows:
-        per = 1 if "Batch" not in r["phase"] else int(r["decisions_per_s"] / r["calls_per_s"])
-        decisions = r["calls"] * per
-        lines.append(
-            f"| {r['engine']} | {r['phase']} | {r['decisions_per_s']:.0f} | {r['p50_ms']:.2f} "
-            f"| {r['p99_ms']:.2f} | {r['server_cpu_s']:.1f} | {r['client_cpu_s']:.1f} "
-            f"| {1e6 * r['server_cpu_s'] / max(1, decisions):.0f} | {r['errors']} |"
-        )
+def medians(rows: list[dict], engine: str, phase: str) -> dict:
+    mine = [r for r in rows if r["engine"] == engine and r["phase"] == phase]
+    keys = ("decisions_per_s", "p50_ms", "p99_ms", "server_us_per_decision",
+            "client_us_per_decision", "server_cpu_s", "client_cpu_s")
+    out = {k: statistics.median(r[k] for r in mine) for k in keys}
+    out["errors"] = sum(r["errors"] for r in mine)
+    if "rate" in mine[0]:
+        out["rate"] = statistics.median(r["rate"] for r in mine)
+    return out
+
+
+def table(rows: list[dict], engines: list[str]) -> str:
+    phases = list(dict.fromkeys(r["phase"] for r in rows))
+    lines = ["| phase | engine | decisions/s | p50 ms | p99 ms | server CPU µs/decision "
+             "| client CPU µs/decision | server CPU s | client CPU s | errors |",
+             "|" + "---|" * 10]
+    for phase in phases:
+        for engine in engines:
+            m = medians(rows, engine, phase)
+            label = phase + (f" ({m['rate']:.0f}/s)" if "rate" in m else "")
+            lines.append(
+                f"| {label} | {engine} | {m['decisions_per_s']:.0f} | {m['p50_ms']:.2f} "
+                f"| {m['p99_ms']:.2f} | {m['server_us_per_decision']:.0f} "
+                f"| {m['client_us_per_decision']:.0f} | {m['server_cpu_s']:.1f} "
+                f"| {m['client_cpu_s']:.1f} | {m['errors']} |")
+    if len(engines) == 2:
+        a, b = engines
+        lines += ["", f"| phase | {a} ÷ {b}, decisions/s | {b} ÷ {a}, p50 | {b} ÷ {a}, p99 |",
+                  "|---|---|---|---|"]
+        for phase in phases:
+            x, y = medians(rows, a, phase), medians(rows, b, phase)
+            lines.append(f"| {phase} | {x['decisions_per_s'] / y['decisions_per_s']:.2f} "
+                         f"| {y['p50_ms'] / x['p50_ms']:.2f} | {y['p99_ms'] / x['p99_ms']:.2f} |")
     return "\n".join(lines)
 
 

@@ -233,37 +233,59 @@ class Client:
             request.page_token = response.next_page_token
 
     def allowed_resources(
-        self, principal: EntityUid | str, action: EntityUid | str, resource_type: str
+        self,
+        principal: EntityUid | str,
+        action: EntityUid | str,
+        resource_type: str,
+        context: Mapping[str, Any] | str | None = None,
     ) -> list[EntityUid]:
-        """Every resource of ``resource_type`` the principal may act on (all pages)."""
+        """Every store resource of ``resource_type`` the principal may act on (all pages)."""
         request = pb.ListAllowedResourcesRequest(
             principal=uid_to_proto(principal, "principal"),
             action=uid_to_proto(action, "action"),
-            resource_type=resource_type,
+            resource_type=_type_name(resource_type, "resource_type"),
             page_size=self.page_size,
+            context=context_to_proto(context),
         )
         return list(self._pages(self._stub.ListAllowedResources, request, "resources",
                                 "allowed_resources"))
 
     def who_can(
-        self, action: EntityUid | str, resource: EntityUid | str, principal_type: str | None = None
+        self,
+        action: EntityUid | str,
+        resource: EntityUid | str,
+        principal_type: str | None = None,
+        context: Mapping[str, Any] | str | None = None,
     ) -> list[EntityUid]:
-        """Every principal (of ``principal_type``, if given) who may act on the resource."""
+        """Every store principal (of ``principal_type``, if given) who may act on the resource."""
         request = pb.WhoCanRequest(
             action=uid_to_proto(action, "action"),
             resource=uid_to_proto(resource, "resource"),
-            principal_type=principal_type or "",
+            principal_type=("" if principal_type is None
+                            else _type_name(principal_type, "principal_type")),
             page_size=self.page_size,
+            context=context_to_proto(context),
         )
         return list(self._pages(self._stub.WhoCan, request, "principals", "who_can"))
 
     def allowed_actions(
-        self, principal: EntityUid | str, resource: EntityUid | str
+        self,
+        principal: EntityUid | str,
+        resource: EntityUid | str,
+        context: Mapping[str, Any] | str | None = None,
     ) -> list[EntityUid]:
         """The actions the principal may take on the resource."""
         request = pb.AllowedActionsRequest(
             principal=uid_to_proto(principal, "principal"),
             resource=uid_to_proto(resource, "resource"),
+            context=context_to_proto(context),
         )
         response, _call = self._call(self._stub.AllowedActions, request, "allowed_actions")
         return [uid_from_wire(m) for m in response.actions]
+
+
+def _type_name(name: Any, role: str) -> str:
+    """A type name as the engine takes it; "" would mean "absent" on the wire."""
+    if not isinstance(name, str) or not name:
+        raise RequestError(f"{role} must be an entity type name such as Document, got {name!r}")
+    return name

@@ -2,8 +2,10 @@
 
 Flags override the config file, which overrides the defaults. With no
 flags it serves ``policies/`` (relative to the current directory) on
-127.0.0.1:50051. gRPC is imported only when the command runs, so the rest
-of the CLI and the library never load it.
+127.0.0.1:50051, with the partner admin store ``.plainpdp/store.sqlite``
+(created and seeded from ``policies/entities.json`` on first run). gRPC
+is imported only when the command runs, so the rest of the CLI and the
+library never load it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds between checks for changed files; 0 = no hot reload")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
                    help="the sidecar's own log level (default info)")
+    p.add_argument("--store", metavar="PATH",
+                   help="partner admin store (SQLite): entities come from it and the "
+                   "PartnerAdminService runs on it; created and seeded from the entities "
+                   "file on first run (default: .plainpdp/store.sqlite; \"off\": none)")
     p.set_defaults(run=run)
 
 
@@ -58,7 +64,10 @@ def build_config(args: argparse.Namespace):
         ("policies", "schema"): args.schema,
         ("policies", "reload_interval_seconds"): args.reload_interval,
         ("logging", "level"): args.log_level,
+        ("admin", "store"): args.store,
     }
+    if args.store is None and not config.admin.store:
+        overrides[("admin", "store")] = "auto"  # the admin store by default (issue 6)
     data: dict = {}
     for (section, key), value in overrides.items():
         if value is not None:

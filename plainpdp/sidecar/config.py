@@ -84,12 +84,25 @@ class LoggingConfig:
 
 
 @dataclass
+class AdminConfig:
+    # the partner admin store (SQLite file): entities come from it and the
+    # PartnerAdminService runs on it. "" or "off": none (entities from the
+    # files); "auto": .plainpdp/store.sqlite in the working directory, seeded
+    # from the entities file, or none if it cannot be created; else a path.
+    # `plainpdp serve` uses "auto" unless --store or this key says otherwise.
+    store: str = ""
+    # how often a worker looks for changes other processes committed
+    poll_seconds: float = 0.2
+
+
+@dataclass
 class SidecarConfig:
     server: ServerConfig = field(default_factory=ServerConfig)
     policies: PoliciesConfig = field(default_factory=PoliciesConfig)
     decision_log: DecisionLogConfig = field(default_factory=DecisionLogConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
 
     # ------------------------------------------------------------ reading
 
@@ -119,6 +132,10 @@ class SidecarConfig:
             and not Path(log_path).is_absolute()
         ):
             config.decision_log.path = str(base / log_path)
+        store = config.admin.store
+        if "store" in data.get("admin", {}) and store not in ("", "off", "auto") \
+                and not Path(store).is_absolute():
+            config.admin.store = str(base / store)
         config.validate()
         return config
 
@@ -160,6 +177,8 @@ class SidecarConfig:
             raise ConfigError("decision_log.queue_size must be at least 1")
         if self.policies.reload_interval_seconds < 0:
             raise ConfigError("policies.reload_interval_seconds cannot be negative")
+        if self.admin.poll_seconds <= 0:
+            raise ConfigError("admin.poll_seconds must be more than 0")
 
     @property
     def worker_count(self) -> int:
@@ -175,7 +194,7 @@ class SidecarConfig:
         return config
 
 
-_SECTIONS = ("server", "policies", "decision_log", "metrics", "logging")
+_SECTIONS = ("server", "policies", "decision_log", "metrics", "logging", "admin")
 
 
 def _parse(path: Path, text: str) -> dict[str, Any]:

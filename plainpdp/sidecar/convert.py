@@ -55,8 +55,17 @@ def valid_type_name(name: str) -> bool:
     return ok
 
 
+_uids: dict[tuple[str, str], EntityUid] = {}
+
+
 def uid_from_proto(msg: vpb.EntityUid, where: str, *, required: bool = True) -> EntityUid:
-    t = msg.type
+    """The uid a message names; one object per uid seen recently (cheaper than
+    building it, and the engine's caches then find it by identity)."""
+    key = (msg.type, msg.id)
+    uid = _uids.get(key)
+    if uid is not None:
+        return uid
+    t = key[0]
     if not t:
         raise ConvertError(
             f"{where}: missing entity uid; give its type and id, "
@@ -69,7 +78,10 @@ def uid_from_proto(msg: vpb.EntityUid, where: str, *, required: bool = True) -> 
             f"{where}: `{t}` is not a valid entity type name; "
             "use identifiers joined by ::, e.g. User or Portal::User"
         )
-    return EntityUid(t, msg.id)
+    if len(_uids) > 65_536:
+        _uids.clear()
+    uid = _uids[key] = EntityUid(t, key[1])
+    return uid
 
 
 def type_name_from_proto(name: str, where: str) -> str:
@@ -117,6 +129,9 @@ def value_to_json(v: vpb.Value, where: str, depth: int) -> Any:
                        "string_value, entity_value, set_value, record_value, extension_value)")
 
 
+_SCALARS = frozenset({"bool_value", "long_value", "string_value"})
+
+
 def record_to_json(fields: Mapping[str, vpb.Value], where: str, depth: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in fields.items():
@@ -124,7 +139,11 @@ def record_to_json(fields: Mapping[str, vpb.Value], where: str, depth: int) -> d
             raise ConvertError(
                 f"{where}: attribute name `{key}` is reserved by Cedar's JSON format"
             )
-        out[key] = value_to_json(value, f"{where}.{key}", depth)
+        kind = value.WhichOneof("kind")
+        if kind in _SCALARS:  # the common case, without building the path
+            out[key] = getattr(value, kind)
+        else:
+            out[key] = value_to_json(value, f"{where}.{key}", depth)
     return out
 
 
@@ -143,21 +162,31 @@ def entity_to_json(e: vpb.Entity, where: str, depth: int) -> dict[str, Any]:
 
 
 def check_to_args(req: pb.CheckRequest, depth: int, where: str = "") -> tuple:
-    """(principal, action, resource, context, entities) for ``Engine.is_authorized``."""
-    p = uid_from_proto(req.principal, f"{where}principal")
-    a = uid_from_proto(req.action, f"{where}action")
-    r = uid_from_proto(req.resource, f"{where}resource")
+    """(principal, action, resource, context, entities) for ``Engine.is_authorized``.
+
+    ``where`` prefixes the field path in an error (e.g. ``check.``); it is
+    only formatted when there is one.
+    """
+    if where:
+        try:
+            return check_to_args(req, depth)
+        except ConvertError as err:
+            raise ConvertError(f"{where}{err.message}") from None
     context = (
-        record_to_json(req.context.fields, f"{where}context", depth)
-        if req.HasField("context")
-        else None
+        record_to_json(req.context.fields, "context", depth) if req.HasField("context") else None
     )
     entities = (
-        [entity_to_json(e, f"{where}entities[{n}]", depth) for n, e in enumerate(req.entities)]
+        [entity_to_json(e, f"entities[{n}]", depth) for n, e in enumerate(req.entities)]
         if req.entities
         else None
     )
-    return p, a, r, context, entities
+    return (
+        uid_from_proto(req.principal, "principal"),
+        uid_from_proto(req.action, "action"),
+        uid_from_proto(req.resource, "resource"),
+        context,
+        entities,
+    )
 
 
 def check_to_json(req: pb.CheckRequest, depth: int = 64) -> dict[str, Any]:
@@ -182,19 +211,34 @@ def check_to_json(req: pb.CheckRequest, depth: int = 64) -> dict[str, Any]:
 
 
 def decision_to_proto(decision: Any, version: str, explain: bool = False) -> pb.CheckResponse:
-    errors = decision.errors
-    return pb.CheckResponse(
-        decision_id=decision.decision_id,
-        decision=ALLOW if decision.allowed else DENY,
-        reasons=sorted(decision.reasons),
-        errors=[
-            pb.PolicyError(policy_id=e.policy_id, message=e.message)
-            for e in sorted(errors, key=lambda e: (e.policy_id, e.message))
-        ] if errors else None,
-        ceilings=sorted(decision.ceilings) if decision.ceilings else None,
-        policy_version=version,
-        explanation=decision.explain() if explain else "",
-    )
+    return fill_response(pb.CheckResponse(), decision, version, explain)
+
+
+def decisions_to_proto(decisions: list, checks: Any, version: str) -> pb.CheckBatchResponse:
+    """A batch's answers, in order (filled in place: half the cost of building each)."""
+    response = pb.CheckBatchResponse(policy_version=version)
+    add = response.results.add
+    for decision, check in zip(decisions, checks, strict=True):
+        fill_response(add(), decision, version, check.explain)
+    return response
+
+
+def fill_response(msg: pb.CheckResponse, decision: Any, version: str,
+                  explain: bool) -> pb.CheckResponse:
+    msg.decision_id = decision.decision_id
+    msg.decision = ALLOW if decision.allowed else DENY
+    msg.policy_version = version
+    if decision.reasons:
+        msg.reasons.extend(sorted(decision.reasons))
+    if decision.errors:
+        add = msg.errors.add
+        for e in sorted(decision.errors, key=lambda e: (e.policy_id, e.message)):
+            add(policy_id=e.policy_id, message=e.message)
+    if decision.ceilings:
+        msg.ceilings.extend(sorted(decision.ceilings))
+    if explain:
+        msg.explanation = decision.explain()
+    return msg
 
 
 def uids_to_proto(uids: Iterable[Any]) -> list[vpb.EntityUid]:

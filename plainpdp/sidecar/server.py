@@ -63,9 +63,16 @@ def _add_authorization(server: Any, worker: Worker) -> None:
     pb_grpc.add_AuthorizationServiceServicer_to_server(AuthorizationService(worker), server)
 
 
+def _add_partner_admin(server: Any, worker: Worker) -> None:
+    from .admin_service import add_to_server  # partner admin (issue 6)
+
+    add_to_server(server, worker)
+
+
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(pb.DESCRIPTOR.services_by_name["AuthorizationService"].full_name,
                 _add_authorization),
+    ServiceSpec("plainpdp.v1.PartnerAdminService", _add_partner_admin),
 )
 
 
@@ -91,6 +98,10 @@ class Worker:
             on_reload=self._reloaded,
             on_failure=self._reload_failed,
         )
+        if config.admin.store and source is None:  # partner admin store (issue 6)
+            from .admin_service import store_reloader
+
+            self.reloader = store_reloader(self, self.reloader)
         dl = config.decision_log
         writer = log_writer
         if writer is None and dl.enabled and dl.path:

@@ -9,6 +9,7 @@ a deny in the decision log).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import bisect
@@ -27,12 +28,13 @@ from .._generated.plainpdp.v1 import authorization_pb2 as pb
 from .._generated.plainpdp.v1 import authorization_pb2_grpc as pb_grpc
 from ..errors import PlainPDPError
 from ..evaluate.decision import Decision, PolicyError
-from ..evaluate.request import to_uid
 from ..values import EntityUid
 from .convert import (
     ConvertError,
     check_to_args,
     decision_to_proto,
+    decisions_to_proto,
+    record_to_json,
     type_name_from_proto,
     uid_from_proto,
     uids_to_proto,
@@ -103,13 +105,9 @@ class ServiceBase:
             ref = ref or decision.decision_id
             self.metrics.internal.inc()
             self.decision_log.submit(method, req, decision, version, internal_error=True)
-        log.exception("internal error in %s (decision id %s)", method, ref or "-")
+        log.exception("internal error in %s%s", method, f" (decision id {ref})" if ref else "")
         await self.fail(context, method, started, Code.INTERNAL,
                         INTERNAL_MESSAGE.format(ref=f", decision id {ref}" if ref else ""))
-
-    async def unimplemented(self, context: Any, method: str, started: float, what: str) -> Any:
-        await self.fail(context, method, started, Code.UNIMPLEMENTED,
-                        f"{what} is not available in this version of plainpdp")
 
 
 class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
@@ -121,9 +119,10 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
         self.max_batch = cfg.max_batch
         self.page_default = cfg.page_size_default
         self.page_max = cfg.page_size_max
-        # full, sorted answers to listing queries, so pages 2..n are cheap;
-        # keyed by snapshot generation, so a reload never serves stale pages
+        # full, sorted answers to listing queries of the current snapshot, so
+        # pages 2..n are cheap; emptied when the snapshot changes
         self._listings: TTLCache = TTLCache(maxsize=256, ttl=60)
+        self._listed_from: Any = None
 
     # ------------------------------------------------------------ checks
 
@@ -161,14 +160,13 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
             depth = self.depth
             items = []
             for n, check in enumerate(checks):
-                p, a, r, ctx, ents = check_to_args(check, depth, f"checks[{n}].")
-                items.append({"principal": p, "action": a, "resource": r,
-                              "context": ctx, "entities": ents})
+                try:
+                    items.append(check_to_args(check, depth))
+                except ConvertError as err:  # messages start with the field's path
+                    raise ConvertError(f"checks[{n}].{err.message}") from None
             decisions = snap.engine.is_authorized_batch(items)
             version = snap.policy_version
-            results = [
-                decision_to_proto(d, version, c.explain) for d, c in zip(decisions, checks, strict=True)
-            ]
+            response = decisions_to_proto(decisions, checks, version)
         except PlainPDPError as err:
             return await self.invalid(context, "CheckBatch", started, err)
         except Exception:  # noqa: BLE001
@@ -184,38 +182,38 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
         if len(decisions) - n_allow:
             deny.inc(len(decisions) - n_allow)
         self.done(context, "CheckBatch", started)
-        return pb.CheckBatchResponse(results=results, policy_version=version)
+        return response
 
     # ------------------------------------------------------------ listings
 
     async def ListAllowedResources(
         self, request: pb.ListAllowedResourcesRequest, context: Any
     ) -> pb.ListAllowedResourcesResponse:
-        method = "ListAllowedResources"
-
-        def query(snap):
+        def query(snap: Any, ctx: Any) -> tuple[tuple, Callable[[], list]]:
             p = uid_from_proto(request.principal, "principal")
             a = uid_from_proto(request.action, "action")
             t = type_name_from_proto(request.resource_type, "resource_type")
-            return (p, a, t), lambda: snap.engine.allowed_resources(p, a, t)
+            return (p, a, t), lambda: snap.engine.allowed_resources(p, a, t, ctx)
 
-        return await self._listing(method, request, context, query,
-                                   lambda uids, token, v: pb.ListAllowedResourcesResponse(
-                                       resources=uids, next_page_token=token, policy_version=v))
+        def respond(uids: list, token: str, version: str) -> pb.ListAllowedResourcesResponse:
+            return pb.ListAllowedResourcesResponse(resources=uids, next_page_token=token,
+                                                   policy_version=version)
+
+        return await self._listing("ListAllowedResources", request, context, query, respond)
 
     async def WhoCan(self, request: pb.WhoCanRequest, context: Any) -> pb.WhoCanResponse:
-        method = "WhoCan"
-
-        def query(snap):
+        def query(snap: Any, ctx: Any) -> tuple[tuple, Callable[[], list]]:
             a = uid_from_proto(request.action, "action")
             r = uid_from_proto(request.resource, "resource")
             t = (type_name_from_proto(request.principal_type, "principal_type")
                  if request.principal_type else None)
-            return (a, r, t), lambda: snap.engine.who_can(a, r, principal_type=t)
+            return (a, r, t), lambda: snap.engine.who_can(a, r, t, ctx)
 
-        return await self._listing(method, request, context, query,
-                                   lambda uids, token, v: pb.WhoCanResponse(
-                                       principals=uids, next_page_token=token, policy_version=v))
+        def respond(uids: list, token: str, version: str) -> pb.WhoCanResponse:
+            return pb.WhoCanResponse(principals=uids, next_page_token=token,
+                                     policy_version=version)
+
+        return await self._listing("WhoCan", request, context, query, respond)
 
     async def AllowedActions(
         self, request: pb.AllowedActionsRequest, context: Any
@@ -229,56 +227,70 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
             self.check_size(request)
             p = uid_from_proto(request.principal, "principal")
             r = uid_from_proto(request.resource, "resource")
-            actions = _sorted_uids(snap.engine.allowed_actions(p, r))
+            actions = snap.engine.allowed_actions(p, r, self._context(request))
+            response = pb.AllowedActionsResponse(actions=uids_to_proto(actions),
+                                                 policy_version=snap.policy_version)
         except PlainPDPError as err:
             return await self.invalid(context, method, started, err)
-        except (NotImplementedError, AttributeError):
-            if hasattr(snap.engine, "allowed_actions"):
-                return await self.internal(context, method, started, [], snap.policy_version)
-            return await self.unimplemented(context, method, started, "allowed_actions")
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a bug: INTERNAL, logged
             return await self.internal(context, method, started, [], snap.policy_version)
         self.done(context, method, started)
-        return pb.AllowedActionsResponse(actions=uids_to_proto(actions),
-                                         policy_version=snap.policy_version)
+        return response
+
+    def _context(self, request: Any) -> dict | None:
+        if not request.HasField("context"):
+            return None
+        return record_to_json(request.context.fields, "context", self.depth)
 
     async def _listing(
         self, method: str, request: Any, context: Any,
-        query: Callable, respond: Callable[[list, str, str], Any],
+        query: Callable[[Any, Any], tuple[tuple, Callable[[], list]]],
+        respond: Callable[[list, str, str], Any],
     ) -> Any:
+        """One page of a listing: the full answer is computed once per snapshot
+        and query, then served page by page after the token's uid."""
         started = perf_counter()
         snap = self.worker.reloader.current
         if snap is None:
             return await self.unavailable(context, method, started)
-        engine_name = {"ListAllowedResources": "allowed_resources", "WhoCan": "who_can"}[method]
         try:
             self.check_size(request)
             if request.page_size < 0:
-                raise ConvertError("page_size cannot be negative")
+                raise ConvertError(f"page_size: {request.page_size} is negative; "
+                                   "use 0 for the server's default")
             size = min(request.page_size or self.page_default, self.page_max)
-            key, compute = query(snap)
+            ctx = self._context(request)
+            key, compute = query(snap, ctx)
+            key += (request.context.SerializeToString(deterministic=True),)
             qhash = _query_hash(method, key)
             after = _decode_token(request.page_token, qhash) if request.page_token else None
-            cache_key = (snap.generation, method, key)
+            if self._listed_from is not snap:  # a new snapshot: earlier answers are stale
+                self._listings.clear()
+                self._listed_from = snap
+            cache_key = (method, key)
             everything = self._listings.get(cache_key)
             if everything is None:
-                everything = _sorted_uids(compute())
-                self._listings[cache_key] = everything
-            start = 0 if after is None else bisect.bisect_right(
-                everything, after, key=lambda u: (u.type, u.id))
-            page = everything[start:start + size]
+                # off the event loop: a large store's listing must not stall the checks
+                found = await asyncio.get_running_loop().run_in_executor(None, compute)
+                everything = [(str(u), u) for u in found]
+                everything.sort(key=_first)  # the engine's order; sorting again is cheap
+                if self._listed_from is snap:  # not if a reload came while computing
+                    self._listings[cache_key] = everything
+            start = 0 if after is None else bisect.bisect_right(everything, after, key=_first)
+            page = [u for _, u in everything[start:start + size]]
             more = start + size < len(everything)
-            token = _encode_token(qhash, page[-1]) if more and page else ""
+            token = _encode_token(qhash, page[-1]) if more else ""
+            response = respond(uids_to_proto(page), token, snap.policy_version)
         except PlainPDPError as err:
             return await self.invalid(context, method, started, err)
-        except (NotImplementedError, AttributeError):
-            if hasattr(snap.engine, engine_name):
-                return await self.internal(context, method, started, [], snap.policy_version)
-            return await self.unimplemented(context, method, started, engine_name)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a bug: INTERNAL, logged
             return await self.internal(context, method, started, [], snap.policy_version)
         self.done(context, method, started)
-        return respond(uids_to_proto(page), token, snap.policy_version)
+        return response
+
+
+def _first(pair: tuple) -> Any:
+    return pair[0]
 
 
 def _public_type(err: PlainPDPError) -> str:
@@ -289,31 +301,26 @@ def _public_type(err: PlainPDPError) -> str:
     return "PlainPDPError"
 
 
-def _sorted_uids(items: Any) -> list[EntityUid]:
-    uids = [u if u.__class__ is EntityUid else to_uid(u, "result") for u in items]
-    uids.sort(key=lambda u: (u.type, u.id))
-    return uids
-
-
 def _query_hash(method: str, key: tuple) -> str:
     return hashlib.sha256(repr((method, key)).encode()).hexdigest()[:12]
 
 
 def _encode_token(qhash: str, last: EntityUid) -> str:
-    raw = json.dumps([qhash, last.type, last.id], separators=(",", ":")).encode()
+    """The query's hash and the page's last uid: the next page starts after it."""
+    raw = json.dumps([qhash, str(last)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_token(token: str, qhash: str) -> tuple[str, str]:
+def _decode_token(token: str, qhash: str) -> str:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        got, t, i = json.loads(raw)
-        if not (isinstance(got, str) and isinstance(t, str) and isinstance(i, str)):
+        got, last = json.loads(raw)
+        if not (isinstance(got, str) and isinstance(last, str)):
             raise ValueError
     except (ValueError, TypeError, binascii.Error):
         raise ConvertError("page_token is not one this server issued; "
                            "omit it to start from the first page") from None
     if got != qhash:
         raise ConvertError("page_token belongs to a different query; pass the same "
-                           "principal, action and type as for the first page")
-    return (t, i)
+                           "arguments and context as for the first page")
+    return last

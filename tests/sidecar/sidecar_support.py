@@ -38,13 +38,8 @@ def free_port() -> int:
 
 
 def serve_command() -> list[str]:
-    """``python -m plainpdp serve`` once the CLI lists it, else the module's own entry."""
-    from plainpdp import cli
-
-    names = {getattr(c, "__name__", "") for c in getattr(cli, "COMMANDS", ())}
-    if "plainpdp.cli.serve" in names:
-        return [sys.executable, "-m", "plainpdp", "serve"]
-    return [sys.executable, "-m", "plainpdp.sidecar"]
+    """``plainpdp serve`` run by this interpreter."""
+    return [sys.executable, "-m", "plainpdp", "serve"]
 
 
 def channel(target: str) -> grpc.Channel:

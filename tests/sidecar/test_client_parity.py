@@ -41,10 +41,6 @@ def pdp(request, engine):
     return request.getfixturevalue("client")
 
 
-def _engine_has(name: str) -> bool:
-    return callable(getattr(Engine, name, None))
-
-
 # ------------------------------------------------------------------ is_authorized
 
 
@@ -157,30 +153,61 @@ def test_client_splits_big_batches(shared_sidecar, engine):
 
 # ------------------------------------------------------------------ listings
 
-
-@pytest.mark.xfail(not _engine_has("allowed_resources"), strict=True,
-                   reason="Engine.allowed_resources is not implemented yet (another issue)")
-def test_allowed_resources_parity(engine, client):
-    for principal in (BOB, ERIN, 'User::"alice"'):
-        local = engine.allowed_resources(principal, VIEW, "Document")
-        remote = client.allowed_resources(principal, VIEW, "Document")
-        assert sorted(remote) == sorted(local)
+USERS = ('User::"alice"', BOB, ERIN, 'User::"pat"', 'User::"gus"')
 
 
-@pytest.mark.xfail(not _engine_has("who_can"), strict=True,
-                   reason="Engine.who_can is not implemented yet (another issue)")
-def test_who_can_parity(engine, client):
-    local = engine.who_can(EDIT, ORDER, principal_type="User")
-    remote = client.who_can(EDIT, ORDER, principal_type="User")
-    assert sorted(remote) == sorted(local)
+def test_allowed_resources(pdp, engine):
+    for principal in USERS:
+        for action in (VIEW, EDIT, 'Action::"approve"'):
+            for context in (MFA, {"mfa": False}, None):
+                got = pdp.allowed_resources(principal, action, "Document", context)
+                assert got == engine.allowed_resources(principal, action, "Document", context)
+                assert all(isinstance(u, EntityUid) for u in got)
+    assert EntityUid("Document", "acme-po-1001") in pdp.allowed_resources(BOB, EDIT, "Document",
+                                                                           MFA)
 
 
-@pytest.mark.xfail(not _engine_has("allowed_actions"), strict=True,
-                   reason="Engine.allowed_actions is not implemented yet (another issue)")
-def test_allowed_actions_parity(engine, client):
-    local = engine.allowed_actions(BOB, ORDER)
-    remote = client.allowed_actions(BOB, ORDER)
-    assert sorted(remote) == sorted(local)
+def test_allowed_resources_pages_through_everything(shared_sidecar, engine):
+    with Client(shared_sidecar.target, page_size=1) as one_by_one:
+        got = one_by_one.allowed_resources('User::"pat"', VIEW, "Document", MFA)
+    assert len(got) > 3
+    assert got == engine.allowed_resources('User::"pat"', VIEW, "Document", MFA)
+
+
+def test_who_can(pdp, engine):
+    for resource in (ORDER, 'Section::"catalog"', 'Folder::"acme-supply/orders"'):
+        for principal_type in (None, "User"):
+            got = pdp.who_can(EDIT, resource, principal_type, MFA)
+            assert got == engine.who_can(EDIT, resource, principal_type, MFA)
+    assert EntityUid("User", "bob") in pdp.who_can(EDIT, ORDER, "User", MFA)
+    assert EntityUid("User", "erin") not in pdp.who_can(EDIT, ORDER, "User", MFA)
+
+
+def test_allowed_actions(pdp, engine):
+    for principal in USERS:
+        for resource in (ORDER, 'Section::"catalog"'):
+            got = pdp.allowed_actions(principal, resource, MFA)
+            assert got == engine.allowed_actions(principal, resource, MFA)
+    actions = {u.id for u in pdp.allowed_actions(BOB, ORDER, MFA)}
+    assert "edit" in actions and "approve" not in actions
+
+
+@pytest.mark.parametrize(
+    ("call", "needle"),
+    [
+        (lambda pdp: pdp.allowed_resources(BOB, VIEW, "Robot"), "Robot"),
+        (lambda pdp: pdp.allowed_resources(BOB, VIEW, ""), "resource_type"),
+        (lambda pdp: pdp.allowed_resources("bob", VIEW, "Document"), "principal"),
+        (lambda pdp: pdp.allowed_resources(BOB, VIEW, "Document", {"mfa": 1}), "mfa"),
+        (lambda pdp: pdp.who_can('Action::"fly"', ORDER), "fly"),
+        (lambda pdp: pdp.who_can(VIEW, ORDER, ""), "principal_type"),
+        (lambda pdp: pdp.allowed_actions(BOB, 'Robot::"r"'), "Robot"),
+    ],
+)
+def test_bad_listing_input_raises_the_same_error_class(pdp, call, needle):
+    with pytest.raises(RequestError) as info:
+        call(pdp)
+    assert needle in info.value.message
 
 
 # ------------------------------------------------------------------ client only

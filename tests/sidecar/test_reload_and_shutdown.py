@@ -10,7 +10,7 @@ import time
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sidecar_support import check, kubernetes_update
+from sidecar_support import check, kubernetes_update, uid
 
 from plainpdp._generated.plainpdp.v1 import authorization_pb2 as pb
 
@@ -34,11 +34,19 @@ def _touch_later(path):
     os.utime(path, (stamp, stamp))
 
 
+def _sections_erin_views(stub) -> list[str]:
+    request = pb.ListAllowedResourcesRequest(
+        principal=uid("User", "erin"), action=uid("Action", "view"), resource_type="Section",
+        context=ERIN_VIEWS_CATALOG.context)
+    return [u.id for u in stub.ListAllowedResources(request, timeout=5).resources]
+
+
 def test_hot_reload_of_a_good_and_then_a_broken_change(start_sidecar):
     sc = start_sidecar(workers=1, reload_interval=0.1)
     stub = sc.stub()
     first = stub.Check(ERIN_VIEWS_CATALOG, timeout=5)
     assert first.decision == pb.EFFECT_DENY
+    assert "invoices" not in _sections_erin_views(stub)  # and that answer is remembered
 
     # a good change: a new platform policy is picked up without a restart
     added = sc.policies / "platform" / "extra.cedar"
@@ -49,6 +57,7 @@ def test_hot_reload_of_a_good_and_then_a_broken_change(start_sidecar):
     )
     assert list(second.reasons) == ["everyone-views-invoices"]
     assert second.policy_version != first.policy_version
+    assert "invoices" in _sections_erin_views(stub)  # listings follow the new snapshot
     assert sc.metric("plainpdp_reloads_total") >= 1
 
     # a broken change: logged with diagnostics, counted, last good keeps serving

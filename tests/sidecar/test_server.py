@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from sidecar_support import SERVICE, check, uid
+from sidecar_support import POLICIES, SERVICE, channel, check, serve_command, uid
 
 from plainpdp._generated.plainpdp.v1 import authorization_pb2 as pb
+from plainpdp._generated.plainpdp.v1 import authorization_pb2_grpc as pb_grpc
 from plainpdp._generated.plainpdp.v1 import values_pb2 as vpb
+from plainpdp.sidecar.config import DEFAULT_LISTEN
 
 BOB_EDITS_ORDER = check(("User", "bob"), "edit", ("Document", "acme-po-1001"))
 ERIN_READS_ACME = check(("User", "erin"), "view", ("Document", "acme-po-1001"))
@@ -86,68 +95,6 @@ def test_check_batch_answers_in_order(shared_sidecar):
     ids = {r.decision_id for r in response.results}
     assert len(ids) == 50
     assert response.policy_version == response.results[0].policy_version
-
-
-def _engine_has(name: str) -> bool:
-    from plainpdp import Engine
-
-    return callable(getattr(Engine, name, None))
-
-
-@pytest.mark.xfail(not _engine_has("allowed_resources"), strict=True,
-                   reason="Engine.allowed_resources is not implemented yet (another issue)")
-def test_list_allowed_resources_pages(shared_sidecar):
-    stub = shared_sidecar.stub()
-    request = pb.ListAllowedResourcesRequest(
-        principal=uid("User", "alice"), action=uid("Action", "view"),
-        resource_type="Document", page_size=2,
-    )
-    seen = []
-    for _ in range(100):
-        response = stub.ListAllowedResources(request, timeout=5)
-        assert len(response.resources) <= 2
-        seen.extend((u.type, u.id) for u in response.resources)
-        if not response.next_page_token:
-            break
-        request.page_token = response.next_page_token
-    assert seen and seen == sorted(seen) and len(set(seen)) == len(seen)
-    assert all(t == "Document" for t, _ in seen)
-    assert ("Document", "acme-po-1001") in seen
-    assert not any(i.startswith("northwind") for _, i in seen)
-
-
-@pytest.mark.xfail(not _engine_has("who_can"), strict=True,
-                   reason="Engine.who_can is not implemented yet (another issue)")
-def test_who_can(shared_sidecar):
-    response = shared_sidecar.stub().WhoCan(
-        pb.WhoCanRequest(action=uid("Action", "edit"), resource=uid("Document", "acme-po-1001"),
-                         principal_type="User"),
-        timeout=5,
-    )
-    principals = {(u.type, u.id) for u in response.principals}
-    assert ("User", "bob") in principals
-    assert ("User", "erin") not in principals
-
-
-@pytest.mark.xfail(not _engine_has("allowed_actions"), strict=True,
-                   reason="Engine.allowed_actions is not implemented yet (another issue)")
-def test_allowed_actions(shared_sidecar):
-    response = shared_sidecar.stub().AllowedActions(
-        pb.AllowedActionsRequest(principal=uid("User", "bob"),
-                                 resource=uid("Document", "acme-po-1001")),
-        timeout=5,
-    )
-    actions = {u.id for u in response.actions}
-    assert "edit" in actions and "approve" not in actions
-
-
-def test_listing_rejects_a_forged_page_token(shared_sidecar):
-    if not _engine_has("allowed_resources"):
-        pytest.skip("Engine.allowed_resources is not implemented yet")
-    details = _invalid(shared_sidecar.stub().ListAllowedResources, pb.ListAllowedResourcesRequest(
-        principal=uid("User", "alice"), action=uid("Action", "view"),
-        resource_type="Document", page_token="bm9wZQ"))
-    assert "page_token" in details
 
 
 # ------------------------------------------------------------------ several workers
@@ -313,3 +260,66 @@ def test_metrics_count_decisions_latency_and_rpcs(shared_sidecar):
                  "plainpdp_reload_failures_total", "plainpdp_decision_log_dropped_total",
                  "plainpdp_requests_total"):
         assert name in text, name
+
+
+# ------------------------------------------------------------------ no flags at all
+
+
+def _listening(port: int) -> set[str]:
+    """Local addresses with a socket listening on ``port`` (IPv4 and IPv6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            address, state = fields[1], fields[3]
+            host, _, hex_port = address.rpartition(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.add(host)
+    return found
+
+
+def test_serve_with_no_flags_serves_policies_on_loopback(tmp_path):
+    port = int(DEFAULT_LISTEN.rpartition(":")[2])
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            pytest.skip(f"port {port} is in use here; the default listen address needs it")
+    shutil.copytree(POLICIES, tmp_path / "policies")
+    with open(tmp_path / "stderr", "wb") as err:
+        proc = subprocess.Popen(serve_command(), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                stderr=err, start_new_session=True)
+    ch = channel(DEFAULT_LISTEN)
+    try:
+        health = health_pb2_grpc.HealthStub(ch)
+        status = None
+        for _ in range(600):
+            assert proc.poll() is None, (tmp_path / "stderr").read_text()
+            try:
+                status = health.Check(health_pb2.HealthCheckRequest(service=SERVICE),
+                                      timeout=1).status
+            except grpc.RpcError:
+                pass
+            if status == health_pb2.HealthCheckResponse.SERVING:
+                break
+            time.sleep(0.05)
+        assert status == health_pb2.HealthCheckResponse.SERVING
+        # loopback only: 127.0.0.1 (gRPC may bind it as ::ffff:127.0.0.1), never 0.0.0.0 or ::
+        bound = _listening(port)
+        assert bound and bound <= {"0100007F", "0000000000000000FFFF00000100007F"}, bound
+        stub = pb_grpc.AuthorizationServiceStub(ch)
+        assert stub.Check(BOB_EDITS_ORDER, timeout=5).decision == pb.EFFECT_ALLOW
+        assert stub.Check(ERIN_READS_ACME, timeout=5).decision == pb.EFFECT_DENY
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert "policies" in (tmp_path / "stderr").read_text()
+    finally:
+        ch.close()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group this test started
+            proc.wait(5)

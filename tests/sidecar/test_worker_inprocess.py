@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sidecar_support import POLICIES, SERVICE, channel, check
+from sidecar_support import POLICIES, SERVICE, channel, check, uid
 
 from plainpdp import Engine
 from plainpdp._generated.plainpdp.v1 import authorization_pb2 as pb
 from plainpdp._generated.plainpdp.v1 import authorization_pb2_grpc as pb_grpc
+from plainpdp._generated.plainpdp.v1 import values_pb2 as vpb
 from plainpdp.sidecar.config import SidecarConfig
 from plainpdp.sidecar.reload import Snapshot, Source
 from plainpdp.sidecar.server import Worker
@@ -44,6 +45,12 @@ class BrokenEngine(Engine):
     def is_authorized(self, *args, **kwargs):
         raise RuntimeError("planted bug: secret detail 7f3a")
 
+    def is_authorized_batch(self, *args, **kwargs):
+        raise KeyError("planted bug: secret detail 7f3a")
+
+    def allowed_resources(self, *args, **kwargs):
+        raise TypeError("planted bug: secret detail 7f3a")
+
 
 @dataclass(frozen=True)
 class BrokenSource(Source):
@@ -56,9 +63,11 @@ class BrokenSource(Source):
 
 
 class InProcessWorker:
-    def __init__(self, source: Source):
+    def __init__(self, source: Source, **server):
         config = SidecarConfig()
         config.server.listen = "127.0.0.1:0"
+        for key, value in server.items():
+            setattr(config.server, key, value)
         config.policies.reload_interval_seconds = 0
         self.lines: list[bytes] = []
         self.loop = asyncio.new_event_loop()
@@ -82,8 +91,8 @@ class InProcessWorker:
 def inprocess():
     made: list[InProcessWorker] = []
 
-    def make(source: Source) -> InProcessWorker:
-        w = InProcessWorker(source)
+    def make(source: Source, **server) -> InProcessWorker:
+        w = InProcessWorker(source, **server)
         made.append(w)
         return w
 
@@ -139,4 +148,52 @@ def test_internal_error_is_a_deny_with_a_generic_message(inprocess, caplog):
     assert len(lines) == 1
     assert lines[0]["decision"] == "deny" and lines[0]["internal_error"] is True
     assert lines[0]["decision_id"] in details
+    ch.close()
+
+
+def test_internal_errors_in_batches_and_listings(inprocess, caplog):
+    w = inprocess(BrokenSource(str(POLICIES)))
+    w.loading.result(20)
+    ch = channel(w.target)
+    stub = pb_grpc.AuthorizationServiceStub(ch)
+    batch = pb.CheckBatchRequest(checks=[REQUEST, REQUEST, REQUEST])
+    listing = pb.ListAllowedResourcesRequest(principal=uid("User", "bob"),
+                                             action=uid("Action", "view"),
+                                             resource_type="Document")
+    with caplog.at_level(logging.ERROR, logger="plainpdp.sidecar"):
+        for call, request in ((stub.CheckBatch, batch), (stub.ListAllowedResources, listing)):
+            with pytest.raises(grpc.RpcError) as info:
+                call(request, timeout=5)
+            assert info.value.code() == grpc.StatusCode.INTERNAL
+            assert "internal error" in info.value.details()
+            assert "7f3a" not in info.value.details()
+    for method in ("CheckBatch", "ListAllowedResources"):
+        assert f"internal error in {method}" in caplog.text
+    assert "KeyError: 'planted bug: secret detail 7f3a'" in caplog.text
+    assert "TypeError: planted bug: secret detail 7f3a" in caplog.text
+    # every check of the failed batch is logged as a deny
+    w.worker.decision_log.close(5)
+    lines = [json.loads(x) for chunk in w.lines for x in chunk.decode().splitlines()]
+    assert [(x["method"], x["decision"], x["internal_error"]) for x in lines] == [
+        ("CheckBatch", "deny", True)] * 3
+    ch.close()
+
+
+def test_size_and_batch_limits_come_from_the_config(inprocess):
+    w = inprocess(Source(str(POLICIES)), max_batch=3, max_request_bytes=2000)
+    w.loading.result(20)
+    ch = channel(w.target)
+    stub = pb_grpc.AuthorizationServiceStub(ch)
+    assert len(stub.CheckBatch(pb.CheckBatchRequest(checks=[REQUEST] * 3),
+                               timeout=5).results) == 3
+    with pytest.raises(grpc.RpcError) as info:
+        stub.CheckBatch(pb.CheckBatchRequest(checks=[REQUEST] * 4), timeout=5)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "4 checks in one batch; the limit is 3 (server.max_batch)" in info.value.details()
+    big = check(("User", "bob"), "edit", ("Document", "acme-po-1001"),
+                note=vpb.Value(string_value="x" * 2500))
+    with pytest.raises(grpc.RpcError) as info:
+        stub.Check(big, timeout=5)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "the limit is 2000 (server.max_request_bytes)" in info.value.details()
     ch.close()

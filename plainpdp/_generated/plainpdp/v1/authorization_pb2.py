@@ -26,7 +26,7 @@ _sym_db = _symbol_database.Default()
 from plainpdp._generated.plainpdp.v1 import values_pb2 as plainpdp_dot_v1_dot_values__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fplainpdp/v1/authorization.proto\x12\x0bplainpdp.v1\x1a\x18plainpdp/v1/values.proto\"\xe9\x01\n\x0c\x43heckRequest\x12)\n\tprincipal\x18\x01 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12&\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12(\n\x08resource\x18\x03 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12$\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x13.plainpdp.v1.Record\x12%\n\x08\x65ntities\x18\x05 \x03(\x0b\x32\x13.plainpdp.v1.Entity\x12\x0f\n\x07\x65xplain\x18\x06 \x01(\x08\"1\n\x0bPolicyError\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xc5\x01\n\rCheckResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12%\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x13.plainpdp.v1.Effect\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12(\n\x06\x65rrors\x18\x04 \x03(\x0b\x32\x18.plainpdp.v1.PolicyError\x12\x10\n\x08\x63\x65ilings\x18\x05 \x03(\t\x12\x16\n\x0epolicy_version\x18\x06 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\x07 \x01(\t\">\n\x11\x43heckBatchRequest\x12)\n\x06\x63hecks\x18\x01 \x03(\x0b\x32\x19.plainpdp.v1.CheckRequest\"Y\n\x12\x43heckBatchResponse\x12+\n\x07results\x18\x01 \x03(\x0b\x32\x1a.plainpdp.v1.CheckResponse\x12\x16\n\x0epolicy_version\x18\x02 \x01(\t\"\xae\x01\n\x1bListAllowedResourcesRequest\x12)\n\tprincipal\x18\x01 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12&\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12\x15\n\rresource_type\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"z\n\x1cListAllowedResourcesResponse\x12)\n\tresources\x18\x01 \x03(\x0b\x32\x16.plainpdp.v1.EntityUid\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x16\n\x0epolicy_version\x18\x03 \x01(\t\"\xa0\x01\n\rWhoCanRequest\x12&\n\x06\x61\x63tion\x18\x01 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12(\n\x08resource\x18\x02 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12\x16\n\x0eprincipal_type\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"m\n\x0eWhoCanResponse\x12*\n\nprincipals\x18\x01 \x03(\x0b\x32\x16.plainpdp.v1.EntityUid\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x16\n\x0epolicy_version\x18\x03 \x01(\t\"l\n\x15\x41llowedActionsRequest\x12)\n\tprincipal\x18\x01 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12(\n\x08resource\x18\x02 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\"Y\n\x16\x41llowedActionsResponse\x12\'\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\x16.plainpdp.v1.EntityUid\x12\x16\n\x0epolicy_version\x18\x02 \x01(\t*C\n\x06\x45\x66\x66\x65\x63t\x12\x16\n\x12\x45\x46\x46\x45\x43T_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x45\x46\x46\x45\x43T_ALLOW\x10\x01\x12\x0f\n\x0b\x45\x46\x46\x45\x43T_DENY\x10\x02\x32\xb0\x03\n\x14\x41uthorizationService\x12>\n\x05\x43heck\x12\x19.plainpdp.v1.CheckRequest\x1a\x1a.plainpdp.v1.CheckResponse\x12M\n\nCheckBatch\x12\x1e.plainpdp.v1.CheckBatchRequest\x1a\x1f.plainpdp.v1.CheckBatchResponse\x12k\n\x14ListAllowedResources\x12(.plainpdp.v1.ListAllowedResourcesRequest\x1a).plainpdp.v1.ListAllowedResourcesResponse\x12\x41\n\x06WhoCan\x12\x1a.plainpdp.v1.WhoCanRequest\x1a\x1b.plainpdp.v1.WhoCanResponse\x12Y\n\x0e\x41llowedActions\x12\".plainpdp.v1.AllowedActionsRequest\x1a#.plainpdp.v1.AllowedActionsResponseB+\n\x0f\x64\x65v.plainpdp.v1P\x01Z\x16plainpdp/v1;plainpdpv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fplainpdp/v1/authorization.proto\x12\x0bplainpdp.v1\x1a\x18plainpdp/v1/values.proto\"\xe9\x01\n\x0c\x43heckRequest\x12)\n\tprincipal\x18\x01 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12&\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12(\n\x08resource\x18\x03 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12$\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x13.plainpdp.v1.Record\x12%\n\x08\x65ntities\x18\x05 \x03(\x0b\x32\x13.plainpdp.v1.Entity\x12\x0f\n\x07\x65xplain\x18\x06 \x01(\x08\"1\n\x0bPolicyError\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xc5\x01\n\rCheckResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12%\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x13.plainpdp.v1.Effect\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12(\n\x06\x65rrors\x18\x04 \x03(\x0b\x32\x18.plainpdp.v1.PolicyError\x12\x10\n\x08\x63\x65ilings\x18\x05 \x03(\t\x12\x16\n\x0epolicy_version\x18\x06 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\x07 \x01(\t\">\n\x11\x43heckBatchRequest\x12)\n\x06\x63hecks\x18\x01 \x03(\x0b\x32\x19.plainpdp.v1.CheckRequest\"Y\n\x12\x43heckBatchResponse\x12+\n\x07results\x18\x01 \x03(\x0b\x32\x1a.plainpdp.v1.CheckResponse\x12\x16\n\x0epolicy_version\x18\x02 \x01(\t\"\xd4\x01\n\x1bListAllowedResourcesRequest\x12)\n\tprincipal\x18\x01 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12&\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12\x15\n\rresource_type\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12$\n\x07\x63ontext\x18\x06 \x01(\x0b\x32\x13.plainpdp.v1.Record\"z\n\x1cListAllowedResourcesResponse\x12)\n\tresources\x18\x01 \x03(\x0b\x32\x16.plainpdp.v1.EntityUid\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x16\n\x0epolicy_version\x18\x03 \x01(\t\"\xc6\x01\n\rWhoCanRequest\x12&\n\x06\x61\x63tion\x18\x01 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12(\n\x08resource\x18\x02 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12\x16\n\x0eprincipal_type\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\x12$\n\x07\x63ontext\x18\x06 \x01(\x0b\x32\x13.plainpdp.v1.Record\"m\n\x0eWhoCanResponse\x12*\n\nprincipals\x18\x01 \x03(\x0b\x32\x16.plainpdp.v1.EntityUid\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x16\n\x0epolicy_version\x18\x03 \x01(\t\"\x92\x01\n\x15\x41llowedActionsRequest\x12)\n\tprincipal\x18\x01 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12(\n\x08resource\x18\x02 \x01(\x0b\x32\x16.plainpdp.v1.EntityUid\x12$\n\x07\x63ontext\x18\x03 \x01(\x0b\x32\x13.plainpdp.v1.Record\"Y\n\x16\x41llowedActionsResponse\x12\'\n\x07\x61\x63tions\x18\x01 \x03(\x0b\x32\x16.plainpdp.v1.EntityUid\x12\x16\n\x0epolicy_version\x18\x02 \x01(\t*C\n\x06\x45\x66\x66\x65\x63t\x12\x16\n\x12\x45\x46\x46\x45\x43T_UNSPECIFIED\x10\x00\x12\x10\n\x0c\x45\x46\x46\x45\x43T_ALLOW\x10\x01\x12\x0f\n\x0b\x45\x46\x46\x45\x43T_DENY\x10\x02\x32\xb0\x03\n\x14\x41uthorizationService\x12>\n\x05\x43heck\x12\x19.plainpdp.v1.CheckRequest\x1a\x1a.plainpdp.v1.CheckResponse\x12M\n\nCheckBatch\x12\x1e.plainpdp.v1.CheckBatchRequest\x1a\x1f.plainpdp.v1.CheckBatchResponse\x12k\n\x14ListAllowedResources\x12(.plainpdp.v1.ListAllowedResourcesRequest\x1a).plainpdp.v1.ListAllowedResourcesResponse\x12\x41\n\x06WhoCan\x12\x1a.plainpdp.v1.WhoCanRequest\x1a\x1b.plainpdp.v1.WhoCanResponse\x12Y\n\x0e\x41llowedActions\x12\".plainpdp.v1.AllowedActionsRequest\x1a#.plainpdp.v1.AllowedActionsResponseB+\n\x0f\x64\x65v.plainpdp.v1P\x01Z\x16plainpdp/v1;plainpdpv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'plainpdp.v1.authorization_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.plainpdp.v1P\001Z\026plainpdp/v1;plainpdpv1'
-  _globals['_EFFECT']._serialized_start=1492
-  _globals['_EFFECT']._serialized_end=1559
+  _globals['_EFFECT']._serialized_start=1607
+  _globals['_EFFECT']._serialized_end=1674
   _globals['_CHECKREQUEST']._serialized_start=75
   _globals['_CHECKREQUEST']._serialized_end=308
   _globals['_POLICYERROR']._serialized_start=310
@@ -47,17 +47,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHECKBATCHRESPONSE']._serialized_start=625
   _globals['_CHECKBATCHRESPONSE']._serialized_end=714
   _globals['_LISTALLOWEDRESOURCESREQUEST']._serialized_start=717
-  _globals['_LISTALLOWEDRESOURCESREQUEST']._serialized_end=891
-  _globals['_LISTALLOWEDRESOURCESRESPONSE']._serialized_start=893
-  _globals['_LISTALLOWEDRESOURCESRESPONSE']._serialized_end=1015
-  _globals['_WHOCANREQUEST']._serialized_start=1018
-  _globals['_WHOCANREQUEST']._serialized_end=1178
-  _globals['_WHOCANRESPONSE']._serialized_start=1180
-  _globals['_WHOCANRESPONSE']._serialized_end=1289
-  _globals['_ALLOWEDACTIONSREQUEST']._serialized_start=1291
-  _globals['_ALLOWEDACTIONSREQUEST']._serialized_end=1399
-  _globals['_ALLOWEDACTIONSRESPONSE']._serialized_start=1401
-  _globals['_ALLOWEDACTIONSRESPONSE']._serialized_end=1490
-  _globals['_AUTHORIZATIONSERVICE']._serialized_start=1562
-  _globals['_AUTHORIZATIONSERVICE']._serialized_end=1994
+  _globals['_LISTALLOWEDRESOURCESREQUEST']._serialized_end=929
+  _globals['_LISTALLOWEDRESOURCESRESPONSE']._serialized_start=931
+  _globals['_LISTALLOWEDRESOURCESRESPONSE']._serialized_end=1053
+  _globals['_WHOCANREQUEST']._serialized_start=1056
+  _globals['_WHOCANREQUEST']._serialized_end=1254
+  _globals['_WHOCANRESPONSE']._serialized_start=1256
+  _globals['_WHOCANRESPONSE']._serialized_end=1365
+  _globals['_ALLOWEDACTIONSREQUEST']._serialized_start=1368
+  _globals['_ALLOWEDACTIONSREQUEST']._serialized_end=1514
+  _globals['_ALLOWEDACTIONSRESPONSE']._serialized_start=1516
+  _globals['_ALLOWEDACTIONSRESPONSE']._serialized_end=1605
+  _globals['_AUTHORIZATIONSERVICE']._serialized_start=1677
+  _globals['_AUTHORIZATIONSERVICE']._serialized_end=2109
 # @@protoc_insertion_point(module_scope)

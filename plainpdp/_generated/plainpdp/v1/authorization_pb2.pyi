@@ -75,18 +75,20 @@ class CheckBatchResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[CheckResponse, _Mapping]]] = ..., policy_version: _Optional[str] = ...) -> None: ...
 
 class ListAllowedResourcesRequest(_message.Message):
-    __slots__ = ("principal", "action", "resource_type", "page_size", "page_token")
+    __slots__ = ("principal", "action", "resource_type", "page_size", "page_token", "context")
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
     principal: _values_pb2.EntityUid
     action: _values_pb2.EntityUid
     resource_type: str
     page_size: int
     page_token: str
-    def __init__(self, principal: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., action: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., resource_type: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    context: _values_pb2.Record
+    def __init__(self, principal: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., action: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., resource_type: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., context: _Optional[_Union[_values_pb2.Record, _Mapping]] = ...) -> None: ...
 
 class ListAllowedResourcesResponse(_message.Message):
     __slots__ = ("resources", "next_page_token", "policy_version")
@@ -99,18 +101,20 @@ class ListAllowedResourcesResponse(_message.Message):
     def __init__(self, resources: _Optional[_Iterable[_Union[_values_pb2.EntityUid, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., policy_version: _Optional[str] = ...) -> None: ...
 
 class WhoCanRequest(_message.Message):
-    __slots__ = ("action", "resource", "principal_type", "page_size", "page_token")
+    __slots__ = ("action", "resource", "principal_type", "page_size", "page_token", "context")
     ACTION_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     PRINCIPAL_TYPE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
     action: _values_pb2.EntityUid
     resource: _values_pb2.EntityUid
     principal_type: str
     page_size: int
     page_token: str
-    def __init__(self, action: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., resource: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., principal_type: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    context: _values_pb2.Record
+    def __init__(self, action: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., resource: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., principal_type: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., context: _Optional[_Union[_values_pb2.Record, _Mapping]] = ...) -> None: ...
 
 class WhoCanResponse(_message.Message):
     __slots__ = ("principals", "next_page_token", "policy_version")
@@ -123,12 +127,14 @@ class WhoCanResponse(_message.Message):
     def __init__(self, principals: _Optional[_Iterable[_Union[_values_pb2.EntityUid, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., policy_version: _Optional[str] = ...) -> None: ...
 
 class AllowedActionsRequest(_message.Message):
-    __slots__ = ("principal", "resource")
+    __slots__ = ("principal", "resource", "context")
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
     principal: _values_pb2.EntityUid
     resource: _values_pb2.EntityUid
-    def __init__(self, principal: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., resource: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ...) -> None: ...
+    context: _values_pb2.Record
+    def __init__(self, principal: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., resource: _Optional[_Union[_values_pb2.EntityUid, _Mapping]] = ..., context: _Optional[_Union[_values_pb2.Record, _Mapping]] = ...) -> None: ...
 
 class AllowedActionsResponse(_message.Message):
     __slots__ = ("actions", "policy_version")

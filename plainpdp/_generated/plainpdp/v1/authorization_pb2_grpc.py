@@ -81,21 +81,24 @@ class AuthorizationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListAllowedResources(self, request, context):
-        """The resources of one type the principal may act on, page by page.
+        """The store's resources of one type the principal may act on, page by
+        page, sorted by their Cedar text (Type::"id"): exactly those Check
+        would allow one by one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WhoCan(self, request, context):
-        """The principals who may act on the resource, page by page.
+        """The store's principals who may act on the resource, page by page,
+        sorted as ListAllowedResources.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AllowedActions(self, request, context):
-        """The actions the principal may take on the resource.
+        """The actions the principal may take on the resource, sorted.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
