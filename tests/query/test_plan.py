@@ -112,8 +112,10 @@ def test_plan_predicate_sql_and_allowed_resources_match_one_by_one(tmp_path_fact
         f"{t['decisions']} decisions: {t['allowed']} allowed, {t['forbidden']} denied by forbid, "
         f"{t['errored']} with errors"
     )
-    # the generator must keep provoking every case the comparison is about
+    # the generator must keep provoking every case the comparison is about; the
+    # bounds sit well under what random runs reach (forbids run at 1.9-3%), so
+    # they fail when the generator stops producing a case, not on an unlucky draw
     assert t["conditional"] >= 0.05 * t["plans"], t
     assert t["sql compared conditional"] >= 0.02 * t["plans"], t
     for case in ("allowed", "forbidden", "errored"):
-        assert t[case] >= 0.02 * t["decisions"], (case, t)
+        assert t[case] >= 0.01 * t["decisions"], (case, t)
