@@ -1,5 +1,8 @@
 """Text -> AST: the lark LALR parser and the builder at its border.
 
+Valid text is read by the hand-written parser of :mod:`.fast`, which builds
+the same tree; anything it does not accept is parsed again here, by lark.
+
 The grammar (``cedar.lark``) is compiled once, at import. The builder runs
 *inside* the LALR parser (lark's ``transformer=`` option), so no parse tree
 is ever built: each reduced rule directly becomes a frozen AST node with its
@@ -28,6 +31,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from ..errors import MAX_DIAGNOSTICS, Diagnostic, ParseError, Span, finish_diagnostics
 from ..values import EntityUid
+from . import fast
 from .ast import (
     ActionConstraint,
     And,
@@ -650,7 +654,19 @@ _PARSER = Lark(
 
 
 def _parse(text: str, source: str | None, start: str):
-    """Run the parser; return (result, comments) or raise one ParseError."""
+    """Parse valid text the fast way, else with lark (which explains what is wrong)."""
+    try:
+        if start == "policies":
+            return fast.parse_file(text, source)
+        if start == "expr":
+            return fast.parse_expression(text, source), []
+    except fast.Fallback:
+        pass
+    return _parse_lark(text, source, start)
+
+
+def _parse_lark(text: str, source: str | None, start: str):
+    """Run the lark parser; return (result, comments) or raise one ParseError."""
     with _LOCK:
         b = _BUILDER
         b.begin(source)

@@ -10,32 +10,38 @@ from ..errors import Span
 from ..values import EntityUid
 from . import ast
 
+# class -> the names of its fields other than the span, looked up once per class
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls) if f.name != "span")
+    return names
+
 
 def iter_nodes(node: Any) -> Iterator[Any]:
     """Every AST node under ``node`` (itself included), depth first, in order."""
     stack = [node]
     while stack:
         n = stack.pop()
-        if is_dataclass(n):
+        cls = n.__class__
+        if cls in _FIELDS or is_dataclass(n):
             yield n
-            children = []
-            for f in fields(n):
-                if f.name == "span":
-                    continue
-                children.append(getattr(n, f.name))
-            stack.extend(reversed(children))
-        elif isinstance(n, tuple):
+            stack.extend(reversed([getattr(n, name) for name in _fields(cls)]))
+        elif cls is tuple:
             stack.extend(reversed(n))
 
 
 def entity_uids(policy: ast.Policy) -> Iterator[tuple[EntityUid, Span]]:
     """Every entity uid a policy names, in its scope and its conditions."""
     for c in (policy.principal, policy.resource):
-        if isinstance(c.entity, EntityUid):
+        if c.entity.__class__ is EntityUid:
             yield c.entity, c.span
     for uid in policy.action.entities:
         yield uid, policy.action.span
     for cond in policy.conditions:
         for n in iter_nodes(cond.expr):
-            if isinstance(n, ast.Literal) and n.value.__class__ is EntityUid:
+            if n.__class__ is ast.Literal and n.value.__class__ is EntityUid:
                 yield n.value, n.span
