@@ -6,8 +6,8 @@ thousands of policies written from one template share one function. Each
 distinct shape becomes a factory in one generated module::
 
     def shape_0(k0, k1):
-        def cond(principal, action, resource, context, store):
-            return rt.eq(rt.get_attr(store, principal, k0), k1)
+        def cond(principal, action, resource, context, store, pm, rm):
+            return rt.eq(rt.get_attr(store, context, k0), k1)
         return cond
 
 compiled with a single ``compile()`` call; a policy's condition is
@@ -16,10 +16,15 @@ compiled with a single ``compile()`` call; a policy's condition is
 into the runtime ``rt``, and ``&&``, ``||`` and ``if`` short-circuit like
 Cedar. ``cond`` returns True (satisfied), False, or raises
 :class:`~plainpdp.errors.EvaluationError`.
+
+A sub-expression that reads the principal alone (or the resource alone)
+looks its value up in that entity's table ``pm`` (``rm``) first and
+computes it only on a miss (see :class:`CodeGenerator`).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..errors import EvaluationError
@@ -27,8 +32,13 @@ from ..evaluate import runtime
 from ..syntax import ast
 from .fold import Const, FoldedConditions, is_bool, slot_error
 
-ARGS = "principal, action, resource, context, store"
+ARGS = "principal, action, resource, context, store, pm, rm"
 MODULE_NAME = "<plainpdp conditions>"
+VALUE_LIMIT = 4096  # sub-expression values kept per entity
+
+# Where a sub-expression that reads only this variable keeps its value.
+_TABLES = {"principal": "pm", "resource": "rm"}
+_NAMES = re.compile(r"\b([kt])([0-9]+)\b")
 
 _VARS = {"principal": "principal", "action": "action", "resource": "resource", "context": "context"}
 
@@ -77,15 +87,55 @@ def fail(message: str) -> Any:
     raise EvaluationError(message)
 
 
-class CodeGenerator:
-    """Generates the body of one policy's condition function."""
+def memo(table: dict, key: int, compute: Any) -> Any:
+    """Compute a sub-expression's value and keep it in the entity's table.
 
-    __slots__ = ("params", "prologue", "temps")
+    An error is not kept: it is raised again, the same, the next time.
+    """
+    value = compute()
+    if len(table) >= VALUE_LIMIT:
+        table.clear()
+    table[key] = value
+    return value
+
+
+class MemoKey:
+    """What identifies a kept value: the sub-expression's source and constants.
+
+    A parameter of the policy's factory until the compile pass swaps it for
+    a small int shared by every policy with the same sub-expression.
+    """
+
+    __slots__ = ("source", "params")
+
+    def __init__(self, source: str, params: tuple):
+        self.source = source
+        self.params = params
+
+    def __repr__(self) -> str:
+        return f"MemoKey({self.source!r})"
+
+
+class CodeGenerator:
+    """Generates the body of one policy's condition function.
+
+    A sub-expression that reads one entity and nothing else of the request
+    (``principal.partner.tier == "gold"``, ``resource has region``) has one
+    value per entity and store version. Its code looks the value up in that
+    entity's table (``pm``, ``rm``) and computes it only when it is not there.
+    """
+
+    __slots__ = ("params", "prologue", "temps", "variables", "memoizing", "kept_nodes", "kept")
 
     def __init__(self) -> None:
         self.params: list[Any] = []
         self.prologue: list[str] = []
         self.temps = 0
+        self.variables: dict[int, frozenset] = {}  # id(node) -> request variables it reads
+        self.memoizing = False
+        self.kept_nodes: dict[int, tuple[str, int]] = {}  # id(node) -> (table, key param)
+        # the guard: (table, key param, whole) of a kept value the condition needs true
+        self.kept: tuple[str, int, bool] | None = None
 
     # ------------------------------------------------------------ helpers
 
@@ -100,7 +150,48 @@ class CodeGenerator:
         return name
 
     def visit(self, e: Any) -> str:
-        return _VISIT[e.__class__](self, e)
+        cls = e.__class__
+        if not self.memoizing and cls not in _PLAIN:
+            reads = self.reads(e)
+            if len(reads) == 1:
+                table = _TABLES.get(next(iter(reads)))
+                if table is not None:
+                    return self.memoized(e, table)
+        return _VISIT[cls](self, e)
+
+    def reads(self, e: Any) -> frozenset:
+        """The request variables ``e`` reads (a slot counts as one: never kept)."""
+        found = self.variables.get(id(e))
+        if found is None:
+            cls = e.__class__
+            if cls is ast.Var:
+                found = frozenset((e.name,))
+            elif cls is ast.Slot:
+                found = frozenset(("?slot",))
+            else:
+                found = frozenset().union(*(self.reads(c) for c in _children(e)))
+            self.variables[id(e)] = found
+        return found
+
+    def memoized(self, e: Any, table: str) -> str:
+        """``e``'s value from the entity's table, computed on a miss."""
+        first_param, first_temp = len(self.params), self.temps
+        self.memoizing = True
+        code = _VISIT[e.__class__](self, e)
+        self.memoizing = False
+
+        def relative(m: re.Match) -> str:
+            base = first_param if m.group(1) == "k" else first_temp
+            return m.group(1) + repr(int(m.group(2)) - base)
+
+        key = self.param(MemoKey(_NAMES.sub(relative, code), tuple(self.params[first_param:])))
+        value = self.temp()
+        source = (
+            "(" + value + " if (" + value + " := " + table + ".get(" + key + ")) is not None"
+            " else memo(" + table + ", " + key + ", lambda: " + code + "))"
+        )
+        self.kept_nodes[id(e)] = (table, len(self.params) - 1)
+        return source
 
     def boolean(self, e: Any) -> str:
         """Source for ``e`` used as a condition: type-checked unless surely bool."""
@@ -216,6 +307,8 @@ class CodeGenerator:
         last = len(checks) - 1
         for n, (negate, expr) in enumerate(checks):
             test = self.boolean(expr)
+            if n == 0 and not negate:
+                self.guard(expr, last == 0 and not folded.ends_false)
             if n == last and not folded.ends_false:
                 lines.append("return not " + test if negate else "return " + test)
             else:
@@ -223,6 +316,50 @@ class CodeGenerator:
         if folded.ends_false:
             lines.append("return False")
         return "\n".join("        " + line for line in lines)
+
+
+    def guard(self, expr: Any, alone: bool) -> None:
+        """Note the kept value that leads the first check (``A`` of ``A && B``), if any.
+
+        The evaluator reads it before calling the condition: false means the
+        condition is false (nothing after it runs); true, when it is the
+        whole condition, means satisfied.
+        """
+        e, whole = expr, alone
+        kept = self.kept_nodes.get(id(e))
+        while kept is None and e.__class__ is ast.And:
+            e, whole = e.left, False
+            kept = self.kept_nodes.get(id(e))
+        if kept is not None:
+            self.kept = (*kept, whole and is_bool(e))
+
+
+# Nodes never worth keeping: a lookup costs as much as they do.
+_PLAIN = frozenset((ast.Literal, Const, ast.Var, ast.Slot))
+
+
+def _children(e: Any) -> tuple:
+    """The sub-expressions of ``e``."""
+    cls = e.__class__
+    if cls is ast.If:
+        return (e.cond, e.then, e.else_)
+    if cls is ast.And or cls is ast.Or or cls is ast.BinOp:
+        return (e.left, e.right)
+    if cls is ast.Not or cls is ast.Neg:
+        return (e.arg,)
+    if cls is ast.Has or cls is ast.Like or cls is ast.GetAttr:
+        return (e.expr,)
+    if cls is ast.Is:
+        return (e.expr,) if e.in_expr is None else (e.expr, e.in_expr)
+    if cls is ast.MethodCall:
+        return (e.receiver, *e.args)
+    if cls is ast.ExtCall:
+        return e.args
+    if cls is ast.SetLit:
+        return e.elems
+    if cls is ast.RecordLit:
+        return tuple(v for _, v in e.items)
+    return ()
 
 
 _VISIT = {
@@ -247,12 +384,15 @@ _VISIT = {
 }
 
 
-def generate(folded: FoldedConditions) -> tuple[str, tuple[Any, ...]]:
-    """The shape (factory body source) and parameters of one policy's conditions."""
+def generate(
+    folded: FoldedConditions,
+) -> tuple[str, tuple[Any, ...], tuple[str, int, bool] | None]:
+    """The shape (factory body source) and parameters of one policy's conditions,
+    and its guard (:meth:`CodeGenerator.guard`): (table, key parameter, whole)."""
     gen = CodeGenerator()
     body = gen.conditions(folded)
     head = "".join("    " + line + "\n" for line in gen.prologue)
-    return head + "    def cond(" + ARGS + "):\n" + body + "\n", tuple(gen.params)
+    return head + "    def cond(" + ARGS + "):\n" + body + "\n", tuple(gen.params), gen.kept
 
 
 def module_source(shapes: list[tuple[str, int]]) -> str:
@@ -268,7 +408,7 @@ def load_module(code: Any) -> list[Any]:
     """Run the generated module (source or code object); its factories in order."""
     if isinstance(code, str):
         code = compile(code, MODULE_NAME, "exec")
-    namespace: dict[str, Any] = {"__builtins__": {}, "rt": runtime, "fail": fail}
+    namespace: dict[str, Any] = {"__builtins__": {}, "rt": runtime, "fail": fail, "memo": memo}
     exec(code, namespace)  # noqa: S102 - our own generated code, no user text in it
     factories = []
     n = 0

@@ -4,6 +4,9 @@ One tree per *scope group* ``(partner, effect, is_ceiling)``, so a request
 only ever looks at the platform's groups and its principal's partner's
 groups. Inside a tree every level is a :class:`KeyNode` of dicts:
 
+Each kind of key is a mapping (a :class:`Single` while it has one key, then
+a dict):
+
 ``eq``
     ``== uid`` (keyed by the uid's interned int id)
 ``in_``
@@ -23,47 +26,113 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..evaluate.combine import role
+from ..evaluate.combine import CEILING, FORBID
 from ..syntax import ast
 from ..values import EntityUid
 
 
 class Leaf:
-    """One policy at the bottom of the tree: its id, group and condition."""
+    """One policy at the bottom of the tree: its id, role, condition and how to rebuild it."""
 
-    __slots__ = ("policy_id", "partner", "effect", "is_ceiling", "cond", "multi", "role")
+    __slots__ = ("policy_id", "partner", "role", "cond", "multi", "shape", "params", "guard")
 
     def __init__(
         self,
         policy_id: str,
         partner: str | None,
-        effect: str,
-        is_ceiling: bool,
+        role: int,
         cond: Any,
         multi: bool,
+        shape: int = -1,
+        params: tuple = (),
     ):
         self.policy_id = policy_id
         self.partner = partner
-        self.effect = effect
-        self.is_ceiling = is_ceiling
+        self.role = role  # what it counts as when satisfied (combine.role)
         self.cond = cond  # None: no condition left after folding
         self.multi = multi  # reachable by several action keys: de-duplicate
-        self.role = role(partner, effect, is_ceiling)  # what it counts as when satisfied
+        self.shape = shape  # its condition factory (-1: none) and the factory's arguments
+        self.params = params
+        # A value of the principal (or the resource) alone that the condition
+        # needs true, read before calling ``cond``: (key in that entity's
+        # table, of the resource?, is it the whole condition?).
+        self.guard: tuple[int, bool, bool] | None = None
+
+    @property
+    def effect(self) -> str:
+        return "forbid" if self.role == FORBID else "permit"
+
+    @property
+    def is_ceiling(self) -> bool:
+        return self.role == CEILING
 
     def __repr__(self) -> str:
         return f"Leaf({self.policy_id!r})"
 
+    def __reduce__(self):
+        """Pickled without its condition function: loading binds it again."""
+        return (Leaf, (self.policy_id, self.partner, self.role, None, self.multi, self.shape,
+                       self.params), self.guard)
+
+    def __setstate__(self, guard: tuple[int, bool, bool]) -> None:
+        self.guard = guard
+
+
+class Single:
+    """A read-only one-entry mapping: most branches of a tree have one key,
+    and a dict costs 224 bytes where this costs 48."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key: Any, value: Any):
+        self.key = key
+        self.value = value
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self.value if key == self.key else default
+
+    def __getitem__(self, key: Any) -> Any:
+        if key == self.key:
+            return self.value
+        raise KeyError(key)
+
+    def __contains__(self, key: Any) -> bool:
+        return key == self.key
+
+    def __len__(self) -> int:
+        return 1
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.key
+
+    def keys(self) -> tuple:
+        return (self.key,)
+
+    def values(self) -> tuple:
+        return (self.value,)
+
+    def items(self) -> tuple:
+        return ((self.key, self.value),)
+
+    def __reduce__(self):
+        return (Single, (self.key, self.value))
+
 
 class KeyNode:
-    """One level of the tree; children are KeyNodes, or lists of leaves at the bottom."""
+    """One level of the tree; children are KeyNodes, or at the bottom one
+    :class:`Leaf` or a list of them (a lone leaf is kept without a list).
+
+    ``eq``, ``in_`` and ``types`` are mappings (a dict, or a :class:`Single`
+    while there is one key), or None when no policy uses that kind of key.
+    """
 
     __slots__ = ("eq", "in_", "types", "any")
 
     def __init__(
         self,
-        eq: dict[int, Any] | None = None,
-        in_: dict[int, Any] | None = None,
-        types: dict[str, KeyNode] | None = None,
+        eq: Any = None,
+        in_: Any = None,
+        types: Any = None,
         any: Any = None,  # noqa: A002 - Cedar's own word for "no constraint"
     ):
         self.eq = eq
@@ -75,7 +144,11 @@ class KeyNode:
         return (KeyNode, (self.eq, self.in_, self.types, self.any))
 
     def children(self) -> Iterator[tuple[str, Any, Any]]:
-        """``(kind, key, child)`` for every branch, for display and tests."""
+        """``(kind, key, child)`` for every branch; at the bottom, child is a list of leaves."""
+        for kind, key, child in self._branches():
+            yield kind, key, (child,) if child.__class__ is Leaf else child
+
+    def _branches(self) -> Iterator[tuple[str, Any, Any]]:
         for uid_id, child in (self.eq or {}).items():
             yield "==", uid_id, child
         for uid_id, child in (self.in_ or {}).items():
@@ -89,17 +162,118 @@ class KeyNode:
             yield "any", None, self.any
 
 
+class OneIn:
+    """A resource-level node with a single ``in`` key (a section, a folder):
+    the commonest node of all, kept in 48 bytes instead of a KeyNode and a
+    Single (112). It reads like a KeyNode."""
+
+    __slots__ = ("key", "value")
+
+    eq = types = any = None
+
+    def __init__(self, key: Any, value: Any):
+        self.key = key
+        self.value = value
+
+    @property
+    def in_(self) -> Single:
+        return Single(self.key, self.value)
+
+    def children(self) -> Iterator[tuple[str, Any, Any]]:
+        value = self.value
+        yield "in", self.key, (value,) if value.__class__ is Leaf else value
+
+    def __reduce__(self):
+        return (OneIn, (self.key, self.value))
+
+
 GroupKey = tuple  # (partner | None, effect, is_ceiling)
+
+
+def _child(mapping: Any, key: Any, make: Any) -> tuple[Any, Any]:
+    """(the mapping with ``key`` in it, the child under ``key``), made if new."""
+    if mapping is None:
+        child = make()
+        return Single(key, child), child
+    if mapping.__class__ is Single:
+        if mapping.key == key:
+            return mapping, mapping.value
+        child = make()
+        return {mapping.key: mapping.value, key: child}, child
+    child = mapping.get(key)
+    if child is None:
+        child = mapping[key] = make()
+    return mapping, child
+
+
+def _add_leaf(value: Any, leaf: Leaf) -> Any:
+    """A leaf added to what a branch holds: nothing, one Leaf, or a list of them."""
+    if value is None:
+        return leaf
+    if value.__class__ is Leaf:
+        return [value, leaf]
+    value.append(leaf)
+    return value
+
+
+def _with_leaf(mapping: Any, key: Any, leaf: Leaf) -> Any:
+    """``mapping`` (made or grown as needed) with ``leaf`` added under ``key``."""
+    if mapping is None:
+        return Single(key, leaf)
+    if mapping.__class__ is Single:
+        if mapping.key == key:
+            mapping.value = _add_leaf(mapping.value, leaf)
+            return mapping
+        return {mapping.key: mapping.value, key: leaf}
+    mapping[key] = _add_leaf(mapping.get(key), leaf)
+    return mapping
+
+
+def _leaves(node: KeyNode, c: ast.ScopeConstraint, ids: Any, leaf: Leaf) -> None:
+    """Put ``leaf`` under ``node`` at the key of resource constraint ``c``."""
+    kind = c.kind
+    if kind == "is" or kind == "is_in":
+        node.types, node = _child(node.types, c.entity_type, KeyNode)
+        kind = "any" if kind == "is" else "in"
+    if kind == "any":
+        node.any = _add_leaf(node.any, leaf)
+    elif kind == "eq":
+        node.eq = _with_leaf(node.eq, ids(c.entity), leaf)
+    else:
+        node.in_ = _with_leaf(node.in_, ids(c.entity), leaf)
+
+
+def _scope(node: KeyNode, c: ast.ScopeConstraint, ids: Any) -> KeyNode:
+    """The child KeyNode of ``node`` at the key of principal constraint ``c``."""
+    kind = c.kind
+    if kind == "any":
+        if node.any is None:
+            node.any = KeyNode()
+        return node.any
+    if kind == "eq":
+        node.eq, child = _child(node.eq, ids(c.entity), KeyNode)
+        return child
+    if kind == "in":
+        node.in_, child = _child(node.in_, ids(c.entity), KeyNode)
+        return child
+    node.types, sub = _child(node.types, c.entity_type, KeyNode)
+    if kind == "is":
+        if sub.any is None:
+            sub.any = KeyNode()
+        return sub.any
+    sub.in_, child = _child(sub.in_, ids(c.entity), KeyNode)
+    return child
 
 
 class TreeBuilder:
     """Builds the trees of one policy set, interning scope uids to int ids."""
 
-    __slots__ = ("ids", "trees")
+    __slots__ = ("ids", "trees", "_by_role")
 
     def __init__(self) -> None:
         self.ids: dict[EntityUid, int] = {}
         self.trees: dict[GroupKey, KeyNode] = {}
+        self._by_role: dict[tuple, KeyNode] = {}  # (partner, role) -> its tree
 
     def uid_id(self, uid: EntityUid) -> int:
         n = self.ids.get(uid)
@@ -107,61 +281,70 @@ class TreeBuilder:
             n = self.ids[uid] = len(self.ids)
         return n
 
-    def _branch(self, node: KeyNode, kind: str, key: Any, make: Any) -> Any:
-        if kind == "any":
-            if node.any is None:
-                node.any = make()
-            return node.any
-        if kind == "eq":
-            d = node.eq if node.eq is not None else _set(node, "eq")
-        elif kind == "in":
-            d = node.in_ if node.in_ is not None else _set(node, "in_")
-        else:
-            raise AssertionError(kind)
-        child = d.get(key)
-        if child is None:
-            child = d[key] = make()
-        return child
-
-    def _scope(self, node: KeyNode, c: ast.ScopeConstraint, make: Any) -> Any:
-        kind = c.kind
-        if kind == "any":
-            return self._branch(node, "any", None, make)
-        if kind in ("eq", "in"):
-            return self._branch(node, kind, self.uid_id(c.entity), make)  # type: ignore[arg-type]
-        if node.types is None:
-            node.types = {}
-        sub = node.types.get(c.entity_type)  # type: ignore[arg-type]
-        if sub is None:
-            sub = node.types[c.entity_type] = KeyNode()  # type: ignore[index]
-        if kind == "is":
-            return self._branch(sub, "any", None, make)
-        return self._branch(sub, "in", self.uid_id(c.entity), make)  # type: ignore[arg-type]
-
     def add(self, policy: ast.Policy, leaf: Leaf) -> None:
-        key = (leaf.partner, leaf.effect, leaf.is_ceiling)
-        tree = self.trees.get(key)
+        key = (leaf.partner, leaf.role)
+        tree = self._by_role.get(key)
         if tree is None:
-            tree = self.trees[key] = KeyNode()
+            tree = self._by_role[key] = KeyNode()
+            self.trees[(leaf.partner, leaf.effect, leaf.is_ceiling)] = tree
+        ids = self.uid_id
         action = policy.action
-        if action.kind == "any":
-            action_nodes = [self._branch(tree, "any", None, KeyNode)]
-        elif action.kind == "eq":
-            action_nodes = [self._branch(tree, "eq", self.uid_id(action.entities[0]), KeyNode)]
+        kind = action.kind
+        if kind == "any":
+            if tree.any is None:
+                tree.any = KeyNode()
+            nodes = (tree.any,)
+        elif kind == "eq":
+            tree.eq, node = _child(tree.eq, ids(action.entities[0]), KeyNode)
+            nodes = (node,)
         else:
-            action_nodes = [
-                self._branch(tree, "in", self.uid_id(uid), KeyNode)
-                for uid in dict.fromkeys(action.entities)
-            ]
-        for node in action_nodes:
-            resources = self._scope(node, policy.principal, KeyNode)
-            self._scope(resources, policy.resource, list).append(leaf)
+            out = []
+            for uid in dict.fromkeys(action.entities):
+                tree.in_, node = _child(tree.in_, ids(uid), KeyNode)
+                out.append(node)
+            nodes = tuple(out)
+        principal, resource = policy.principal, policy.resource
+        for node in nodes:
+            _leaves(_scope(node, principal, ids), resource, ids, leaf)
+
+    def finish(self) -> None:
+        """Store each resource-level node that has one ``in`` key as a :class:`OneIn`."""
+        for tree in self.trees.values():
+            for _, _, principals in tree._branches():
+                for attr in ("eq", "in_", "any", "types"):
+                    held = getattr(principals, attr)
+                    if held is None:
+                        continue
+                    if attr == "any":
+                        principals.any = _compact(held)
+                    elif attr == "types":
+                        for sub in held.values():
+                            _compact_all(sub)
+                    else:
+                        _compact_mapping(held)
 
 
-def _set(node: KeyNode, slot: str) -> dict:
-    d: dict = {}
-    setattr(node, slot, d)
-    return d
+def _compact(node: KeyNode) -> Any:
+    d = node.in_
+    if d.__class__ is Single and node.eq is None and node.types is None and node.any is None:
+        return OneIn(d.key, d.value)
+    return node
+
+
+def _compact_mapping(mapping: Any) -> None:
+    if mapping.__class__ is Single:
+        mapping.value = _compact(mapping.value)
+    else:
+        for key, node in mapping.items():
+            mapping[key] = _compact(node)
+
+
+def _compact_all(node: KeyNode) -> None:
+    """The resource-level nodes under a principal ``is T`` branch."""
+    if node.any is not None:
+        node.any = _compact(node.any)
+    if node.in_ is not None:
+        _compact_mapping(node.in_)
 
 
 def multi_keyed(policy: ast.Policy) -> bool:

@@ -3,9 +3,11 @@
 File layout::
 
     PLAINPDP-SNAPSHOT\\n
-    {"format": 1, "python": "cpython-311", "fingerprint": "...", "size": N,
+    {"format": 2, "python": "cpython-311", "fingerprint": "...", "size": N,
      "digest": "<sha256 of payload>", "hmac": "<hmac-sha256>" | null}\\n
-    payload (N bytes)
+    payload (N bytes): three length-prefixed parts
+        pickle (dropped ids, module source) | marshal (module code) |
+        pickle (uid ids, trees, leaves; conditions are bound again on load)
 
 The header is plain JSON and checked first: a different format, Python or
 policy fingerprint means *stale*, a wrong size or digest means *corrupt*.
@@ -37,11 +39,12 @@ from typing import Any
 
 from ..errors import PlainPDPError
 from ..policyset import PolicySet
-from .codegen import load_module
-from .passes import CompiledPolicies, PolicySpec, bind, compile_policies
+from .codegen import MODULE_NAME, load_module
+from .index import Leaf
+from .passes import CompiledPolicies, bind, compile_policies, paused_gc
 
 MAGIC = b"PLAINPDP-SNAPSHOT\n"
-FORMAT = 1
+FORMAT = 2
 KEY_ENV = "PLAINPDP_SNAPSHOT_KEY"
 _PYTHON = sys.implementation.cache_tag or sys.implementation.name
 
@@ -83,31 +86,16 @@ _ALLOWED = {
     ("plainpdp.extensions", "Datetime"),
     ("plainpdp.extensions", "Duration"),
     ("plainpdp.compile.index", "KeyNode"),
+    ("plainpdp.compile.index", "Single"),
+    ("plainpdp.compile.index", "OneIn"),
+    ("plainpdp.compile.index", "Leaf"),
     ("plainpdp.compile.codegen", "LikePattern"),
-    ("plainpdp.compile.passes", "PolicySpec"),
     ("builtins", "frozenset"),
     ("builtins", "set"),
 }
 
 
-class _Pickler(pickle.Pickler):
-    def __init__(self, file: Any, leaf_index: dict[int, int]):
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._leaf_index = leaf_index
-
-    def persistent_id(self, obj: Any) -> Any:
-        n = self._leaf_index.get(id(obj))
-        return None if n is None else n
-
-
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, file: Any, leaves: tuple = ()):
-        super().__init__(file)
-        self._leaves = leaves
-
-    def persistent_load(self, pid: Any) -> Any:
-        return self._leaves[pid]
-
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in _ALLOWED:
             raise pickle.UnpicklingError(f"snapshot names a forbidden global {module}.{name}")
@@ -115,13 +103,11 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _payload(compiled: CompiledPolicies) -> bytes:
-    leaf_index = {id(leaf): n for n, leaf in enumerate(compiled.leaves)}
-    head = io.BytesIO()
-    _Pickler(head, {}).dump((compiled.specs, compiled.dropped, compiled.source))
-    tree = io.BytesIO()
-    _Pickler(tree, leaf_index).dump((compiled.ids, compiled.trees))
-    code = marshal.dumps(compiled.code)
-    parts = (head.getvalue(), code, tree.getvalue())
+    head = pickle.dumps((compiled.dropped, compiled.source), protocol=pickle.HIGHEST_PROTOCOL)
+    code = marshal.dumps(compile(compiled.source, MODULE_NAME, "exec"))
+    tree = pickle.dumps((compiled.ids, compiled.trees, compiled.leaves),
+                        protocol=pickle.HIGHEST_PROTOCOL)
+    parts = (head, code, tree)
     return b"".join(len(p).to_bytes(8, "big") + p for p in parts)
 
 
@@ -140,17 +126,17 @@ def _restore(payload: bytes, fingerprint: str) -> CompiledPolicies:
     start = time.perf_counter()
     head, code_bytes, tree = _split(payload)
     try:
-        specs, dropped, source = _Unpickler(io.BytesIO(head)).load()
-        code = marshal.loads(code_bytes)
-        factories = load_module(code)
-        leaves = tuple(bind(specs, factories))
-        ids, trees = _Unpickler(io.BytesIO(tree), leaves).load()
+        with paused_gc():
+            dropped, source = _Unpickler(io.BytesIO(head)).load()
+            code = marshal.loads(code_bytes)
+            ids, trees, leaves = _Unpickler(io.BytesIO(tree)).load()
+            if not all(leaf.__class__ is Leaf for leaf in leaves):
+                raise SnapshotError("corrupt", "snapshot payload holds no policy leaves")
+            bind(leaves, load_module(code))
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError,
             AttributeError, KeyError) as err:
         raise SnapshotError("corrupt", f"snapshot payload does not load: {err}") from None
-    if not all(spec.__class__ is PolicySpec for spec in specs):
-        raise SnapshotError("corrupt", "snapshot payload holds no policy specs")
-    return CompiledPolicies(fingerprint, source, code, specs, leaves, ids, trees, dropped,
+    return CompiledPolicies(fingerprint, source, leaves, ids, trees, dropped,
                             {"load": time.perf_counter() - start})
 
 

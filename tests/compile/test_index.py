@@ -92,8 +92,8 @@ def candidates(policies, store, request):
     evaluator = IndexedEvaluator(compile_policies(policies), store, PartnerResolver(store))
     info = evaluator._info
     pi, ai, ri = info(request.principal), info(request.action), info(request.resource)
-    found = find(evaluator._nodes(pi, ai, ri, evaluator.resolver), ri)
-    return sorted(leaf.policy_id for leaves in found for leaf in leaves)
+    reached = evaluator._nodes(pi, ai, ri, evaluator.resolver, store)
+    return sorted(leaf.policy_id for leaf in [*reached.satisfied, *find(reached, ri)])
 
 
 def applicable(policies, store, request):

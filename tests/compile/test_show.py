@@ -22,13 +22,15 @@ def test_show_a_file(tmp_path):
     assert out.startswith("# 3 policies, 2 indexed, 1 never applicable, 1 condition shapes\n")
     assert "# passes: fold " in out
     assert '    principal in Group::"staff"\n      resource any: view\n' in out
-    assert "view: shape_0('level', 'level')\n" in out
+    assert "view: shape_0('level', 0, 'level', 1)\n" in out  # 0, 1: kept-value keys
     assert "all: (none)\n" in out
     assert "off: never satisfied (dropped)\n" in out
     assert out.endswith(
-        "def shape_0(k0, k1):\n"
-        "    def cond(principal, action, resource, context, store):\n"
-        "        return rt.le(rt.get_attr(store, resource, k0), rt.get_attr(store, principal, k1))\n"
+        "def shape_0(k0, k1, k2, k3):\n"
+        "    def cond(principal, action, resource, context, store, pm, rm):\n"
+        "        return rt.le((t0 if (t0 := rm.get(k1)) is not None else memo(rm, k1, "
+        "lambda: rt.get_attr(store, resource, k0))), (t1 if (t1 := pm.get(k3)) is not None "
+        "else memo(pm, k3, lambda: rt.get_attr(store, principal, k2))))\n"
         "    return cond\n"
     )
 
