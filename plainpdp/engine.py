@@ -8,14 +8,12 @@ then asks its evaluator; the evaluator is the compiled decision index.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from cachetools import LRUCache
+from typing import TYPE_CHECKING, Any
 
 from .check.scopes import check_scopes
 from .compile import CompiledPolicies, compile_policies
+from .compile.passes import paused_gc
 from .entities import Entities, parse_context
 from .errors import (
     EntityError,
@@ -31,8 +29,21 @@ from .partners import DEFAULT_PARTNER_TYPE, PartnerResolver
 from .policyset import PolicySet
 from .values import EntityUid, Record
 
+if TYPE_CHECKING:
+    from .query.plan import Plan
+    from .query.queries import Queries
+
 RequestLike = Mapping[str, Any] | tuple | Request
 UID_CACHE_SIZE = 65_536  # parsed uid texts remembered
+
+
+def _plain(context: dict) -> bool:
+    """A context of strings and booleans only, no JSON escape: a Record as it is."""
+    for value in context.values():
+        cls = value.__class__
+        if cls is not str and cls is not bool:
+            return False
+    return "__entity" not in context and "__extn" not in context and "__expr" not in context
 
 
 class Engine:
@@ -62,8 +73,9 @@ class Engine:
             entities = Entities.from_json(entities, schema=schema)
         self.entities: Entities = entities
         self.partners = PartnerResolver(entities, partner_type)
-        self.partners.check_all(iter(entities))
-        problems = check_scopes(policies, entities, partner_type)
+        with paused_gc():  # builds caches of every entity and policy: no garbage to find
+            self.partners.check_all(iter(entities))
+            problems = check_scopes(policies, entities, partner_type)
         if problems:
             raise PolicySetError(
                 f"{len(problems)} scope error(s) in the policy set", finish_diagnostics(problems)
@@ -80,8 +92,9 @@ class Engine:
         self._evaluator = IndexedEvaluator(
             compiled, entities, self.partners, decision_cache=decision_cache
         )
-        self._uids: LRUCache = LRUCache(maxsize=UID_CACHE_SIZE)
-        self._uids_lock = threading.Lock()
+        # uid text -> EntityUid: read three times per request, so a plain dict
+        # (a cachetools hit costs more than parsing would save), cleared when full
+        self._uids: dict[str, EntityUid] = {}
 
     # ------------------------------------------------------------ requests
 
@@ -90,6 +103,8 @@ class Engine:
             return EMPTY_RECORD
         if context.__class__ is Record:
             return context
+        if context.__class__ is dict and self.schema is None and _plain(context):
+            return Record(context)  # what parse_context makes of it, without the walk
         if isinstance(context, str):
             try:
                 context = json.loads(context)
@@ -128,19 +143,25 @@ class Engine:
         """``to_uid`` with parsed uid text remembered (one object per text)."""
         if value.__class__ is not str:
             return to_uid(value, role)
-        try:
-            return self._uids[value]
-        except KeyError:
-            pass
-        uid = to_uid(value, role)
-        with self._uids_lock:
+        uid = self._uids.get(value)
+        if uid is None:
+            uid = to_uid(value, role)
+            if len(self._uids) >= UID_CACHE_SIZE:
+                self._uids.clear()
             self._uids[value] = uid
         return uid
 
     def _request(self, principal: Any, action: Any, resource: Any, context: Any) -> Request:
-        p = self._uid(principal, "principal")
-        a = self._uid(action, "action")
-        r = self._uid(resource, "resource")
+        uids = self._uids  # the common case inlined: uid text seen before
+        p = uids.get(principal) if principal.__class__ is str else None
+        if p is None:
+            p = self._uid(principal, "principal")
+        a = uids.get(action) if action.__class__ is str else None
+        if a is None:
+            a = self._uid(action, "action")
+        r = uids.get(resource) if resource.__class__ is str else None
+        if r is None:
+            r = self._uid(resource, "resource")
         if self.schema is not None:
             self._check_types(p, a, r)
         return Request(p, a, r, self._context(context, a))
@@ -168,11 +189,15 @@ class Engine:
     ) -> Decision:
         """Allow or deny one request; bad input raises a PlainPDPError."""
         request = self._request(principal, action, resource, context)
-        store, resolver = self._store_for(entities)
-        if store is self.entities:
+        if entities is None:
+            store, resolver = self.entities, self.partners
             decision = self._evaluator.decide(request)
         else:
-            decision = self._evaluator.decide_in(request, store, resolver)
+            store, resolver = self._store_for(entities)
+            if store is self.entities:
+                decision = self._evaluator.decide(request)
+            else:
+                decision = self._evaluator.decide_in(request, store, resolver)
         return decision.attach(request, self.policies, store, resolver)
 
     def is_authorized_batch(self, requests: Iterable[RequestLike]) -> list[Decision]:
@@ -219,3 +244,84 @@ class Engine:
                 decision = self._evaluator.decide_in(request, store, resolver)
             out.append(decision.attach(request, self.policies, store, resolver))
         return out
+
+    # ------------------------------------------------------------ access queries
+
+    def _queries(self) -> Queries:
+        """The store-backed query helper, built on first use (import stays light)."""
+        queries = self.__dict__.get("_query_service")
+        if queries is None:
+            from .query.queries import Queries
+
+            queries = self._query_service = Queries(self)
+        return queries
+
+    def plan(
+        self,
+        principal: EntityUid | str,
+        action: EntityUid | str,
+        resource_type: str,
+        context: Mapping[str, Any] | str | None = None,
+    ) -> Plan:
+        """Partially evaluate a request whose resource (of ``resource_type``) is unknown.
+
+        Returns a :class:`plainpdp.query.plan.Plan`: ``kind`` allow, deny or
+        conditional, the ``residual`` over the resource, the policy ids it
+        came from, and translators (``to_python``, ``to_sql``, ``to_sqlalchemy``).
+        """
+        from .query.plan import build_plan
+
+        p, a = self._uid(principal, "principal"), self._uid(action, "action")
+        self._queries().check_types(principal=p, action=a, resource_type=resource_type)
+        return build_plan(self, p, a, resource_type, self._context(context, a))
+
+    def allowed_resources(
+        self,
+        principal: EntityUid | str,
+        action: EntityUid | str,
+        resource_type: str,
+        context: Mapping[str, Any] | str | None = None,
+    ) -> list[EntityUid]:
+        """Store resources of ``resource_type`` the principal may act on.
+
+        Exactly those ``is_authorized`` allows one by one (forbids, ceilings
+        and errors included), sorted by ``str(uid)`` so pages are stable.
+        """
+        p, a = self._uid(principal, "principal"), self._uid(action, "action")
+        queries = self._queries()
+        queries.check_types(principal=p, action=a, resource_type=resource_type)
+        return queries.allowed_resources(p, a, resource_type, self._context(context, a))
+
+    def who_can(
+        self,
+        action: EntityUid | str,
+        resource: EntityUid | str,
+        principal_type: str | None = None,
+        context: Mapping[str, Any] | str | None = None,
+    ) -> list[EntityUid]:
+        """Store principals (of ``principal_type``, else the action's) allowed on ``resource``.
+
+        Sorted by ``str(uid)``; with a schema and no ``principal_type``, the
+        principal types the action applies to.
+        """
+        a, r = self._uid(action, "action"), self._uid(resource, "resource")
+        queries = self._queries()
+        queries.check_types(action=a, resource=r, principal_type=principal_type)
+        return queries.who_can(a, r, principal_type, self._context(context, a))
+
+    def allowed_actions(
+        self,
+        principal: EntityUid | str,
+        resource: EntityUid | str,
+        context: Mapping[str, Any] | str | None = None,
+    ) -> list[EntityUid]:
+        """The actions allowed on ``resource``, sorted by ``str(uid)``.
+
+        With a schema, the actions that apply to the two types (an action
+        whose declared context rejects ``context`` is left out); without,
+        every action in the store or named by a policy.
+        """
+        p, r = self._uid(principal, "principal"), self._uid(resource, "resource")
+        queries = self._queries()
+        queries.check_types(principal=p, resource=r)
+        return queries.allowed_actions(p, r, context)

@@ -88,6 +88,40 @@ def decide(outcome: Outcome) -> Decision:
     )
 
 
+def decide_leaves(satisfied: Sequence, errors: tuple[PolicyError, ...]) -> Decision:
+    """``decide`` on the satisfied leaves of the index (each knows its ``role``)."""
+    if not satisfied:
+        return Decision(False, _NONE, errors)
+    permits: list[str] = []
+    partner_permits: list[str] = []
+    ceilings: list[str] = []
+    forbids: list[str] | None = None
+    for leaf in satisfied:
+        r = leaf.role
+        if r == FORBID:
+            if forbids is None:
+                forbids = []
+            forbids.append(leaf.policy_id)
+        elif r == PERMIT:
+            permits.append(leaf.policy_id)
+        elif r == PARTNER_PERMIT:
+            partner_permits.append(leaf.policy_id)
+        else:
+            ceilings.append(leaf.policy_id)
+    if forbids is not None:
+        return Decision(False, frozenset(forbids), errors)
+    admitted = _NONE
+    if partner_permits and ceilings:
+        permits.extend(partner_permits)
+        admitted = frozenset(ceilings)
+    if permits:
+        return Decision(True, frozenset(permits), errors, admitted)
+    return Decision(False, _NONE, errors)
+
+
+_NONE: frozenset[str] = frozenset()
+
+
 def decide_lists(
     forbids: Sequence[str],
     permits: Sequence[str],

@@ -9,10 +9,17 @@ For a request the evaluator
    (principal partner, resource partner) pair): the platform's and only the
    principal's partner's, never other partners';
 3. walks action -> principal keys once per (principal, action, groups) and
-   remembers the resource-level nodes it reached on the principal's info;
+   remembers what it reached on the principal's info (:class:`Reached`),
+   with the leaves that hold for this principal whatever the resource
+   already sorted out;
 4. matches the resource against those nodes and runs the conditions of the
    leaves found, in the same way as the reference path (an erroring policy
-   is recorded and skipped), then combines with :func:`combine.decide_lists`.
+   is recorded and skipped), then combines with :func:`combine.decide_leaves`.
+
+Conditions keep, on the principal's and the resource's info, the values of
+their sub-expressions that read only that entity (``principal.partner``,
+``resource has region``): those depend on nothing but the entity and the
+store version, the same lifetime as the info itself.
 
 The reference interpreter (:mod:`plainpdp.evaluate.reference`) stays the
 oracle; tests check both give identical decisions, reasons and errors.
@@ -26,22 +33,22 @@ from typing import Any
 
 from cachetools import Cache, LRUCache
 
+from ..compile.index import Leaf, OneIn, Single
 from ..compile.passes import CompiledPolicies
 from ..errors import EvaluationError
 from ..values import EntityUid
-from .combine import Outcome, decide_lists
+from .combine import Outcome, decide_leaves
 from .decision import Decision, PolicyError
 from .request import Request
 
 _UNKNOWN = object()
-MEMO_LIMIT = 256  # per principal: (action, resource owner) pairs remembered
-NO_ERRORS: tuple = ()
+MEMO_LIMIT = 256  # per principal: actions, and per action resource owners, remembered
 
 
 class UidInfo:
-    """What the index needs of one entity uid, for one store version."""
+    """What the index and the conditions need of one entity uid, for one store version."""
 
-    __slots__ = ("uid", "self_id", "chain", "type", "partner", "memo")
+    __slots__ = ("uid", "self_id", "chain", "type", "partner", "memo", "values")
 
     def __init__(self, uid: EntityUid, self_id: int | None, chain: tuple[int, ...]):
         self.uid = uid
@@ -49,8 +56,10 @@ class UidInfo:
         self.chain = chain  # ids of self and ancestors that some scope names
         self.type = uid.type
         self.partner: Any = _UNKNOWN  # resolved on first use as principal/resource
-        # as principal: (action info, resource partner or plan) -> resource-level nodes
-        self.memo: dict[tuple, list] = {}
+        # as principal: action info -> {resource partner or plan: what is reached}
+        self.memo: dict[Any, dict] = {}
+        # sub-expression key -> value, for expressions of this entity alone
+        self.values: dict[int, Any] = {}
 
 
 class Plan:
@@ -62,100 +71,190 @@ class Plan:
         self.trees = trees
 
 
+def _get(mapping: Any, key: Any) -> Any:
+    if mapping.__class__ is Single:
+        return mapping.value if mapping.key == key else None
+    return mapping.get(key)
+
+
 def _match(node: Any, info: UidInfo, out: list) -> None:
-    """Append every child of ``node`` whose key the entity satisfies."""
+    """Append every child KeyNode of ``node`` whose key the entity satisfies."""
     child = node.any
     if child is not None:
         out.append(child)
     d = node.eq
     if d is not None:
-        child = d.get(info.self_id)
+        child = _get(d, info.self_id)
         if child is not None:
             out.append(child)
     d = node.in_
     if d is not None:
         for x in info.chain:
-            child = d.get(x)
+            child = _get(d, x)
             if child is not None:
                 out.append(child)
-    types = node.types
-    if types is not None:
-        sub = types.get(info.type)
+    d = node.types
+    if d is not None:
+        sub = _get(d, info.type)
         if sub is not None:
             _match(sub, info, out)
 
 
-def _resource_nodes(plan: Plan, ai: UidInfo, pi: UidInfo) -> list:
-    """The resource-level nodes reached through action and principal keys."""
+class Reached:
+    """What one (principal, action, resource owner) reaches through the index.
+
+    ``satisfied``: leaves satisfied whatever the resource and context (no
+    condition, or one that reads the principal alone and held); ``always``:
+    leaves any resource meets, still to evaluate; ``keyed``: resource-level
+    nodes to match against the resource.
+    """
+
+    __slots__ = ("satisfied", "always", "keyed")
+
+    def __init__(self, satisfied: tuple, always: list, keyed: list):
+        self.satisfied = satisfied
+        self.always = always
+        self.keyed = keyed
+
+
+def _reach(plan: Plan, ai: UidInfo, pi: UidInfo, store: Any) -> Reached:
     principals: list = []
     for tree in plan.trees:
         _match(tree, ai, principals)
     resources: list = []
     for node in principals:
         _match(node, pi, resources)
-    return resources
+    met: list = []
+    keyed: list = []
+    for node in resources:
+        if node.__class__ is OneIn:
+            keyed.append(node)
+            continue
+        x = node.any
+        if x is not None:
+            met.append(x) if x.__class__ is Leaf else met.extend(x)
+        if node.eq is not None or node.in_ is not None or node.types is not None:
+            keyed.append(node)
+    satisfied: list = []
+    always: list = []
+    pm = pi.values
+    # A leaf keeps its resource key on every action path, so one reached twice
+    # (``action in [A, B]``, B an ancestor of A) is twice in ``met``, never in both.
+    for leaf in dict.fromkeys(met):
+        held = _principal_only(leaf, pi, ai, store, pm)
+        if held is None:
+            always.append(leaf)
+        elif held:
+            satisfied.append(leaf)
+    return Reached(tuple(satisfied), always, keyed)
 
 
-def find(nodes: list, ri: UidInfo) -> list:
-    """The leaf lists under ``nodes`` whose resource key the resource satisfies."""
-    found: list = []
+def _principal_only(leaf: Leaf, pi: UidInfo, ai: UidInfo, store: Any, pm: dict) -> bool | None:
+    """Whether a leaf holds for this principal whatever the resource and context;
+    None when that depends on them (or it errors: it must error on each request)."""
+    if leaf.cond is None:
+        return True
+    guard = leaf.guard
+    if guard is None or guard[1] or not guard[2]:
+        return None
+    value = pm.get(guard[0])
+    if value is None:
+        try:  # the condition reads the principal (and the store) only
+            value = leaf.cond(pi.uid, ai.uid, None, None, store, pm, {})
+        except EvaluationError:
+            return None
+    return value
+
+
+def find(reached: Reached, ri: UidInfo) -> list:
+    """The leaves reached, still to evaluate, whose resource key the resource
+    satisfies (a flat list). A branch holds one :class:`Leaf` or a list of them.
+    """
+    found = reached.always.copy()
+    nodes = reached.keyed
+    if not nodes:
+        return found
+    add, extend = found.append, found.extend
     self_id, chain = ri.self_id, ri.chain
-    for node in nodes:  # _match, inlined: this runs for every request
-        leaves = node.any
-        if leaves is not None:
-            found.append(leaves)
+    for node in nodes:  # the matching of _match, inlined: this runs for every request
+        if node.__class__ is OneIn:
+            if node.key in chain:
+                x = node.value
+                add(x) if x.__class__ is Leaf else extend(x)
+            continue
         d = node.eq
         if d is not None:
-            leaves = d.get(self_id)
-            if leaves is not None:
-                found.append(leaves)
+            x = (d.value if d.key == self_id else None) if d.__class__ is Single else d.get(self_id)
+            if x is not None:
+                add(x) if x.__class__ is Leaf else extend(x)
         d = node.in_
         if d is not None:
-            for x in chain:
-                leaves = d.get(x)
-                if leaves is not None:
-                    found.append(leaves)
-        if node.types is not None:
-            sub = node.types.get(ri.type)
+            if d.__class__ is Single:
+                if d.key in chain:
+                    x = d.value
+                    add(x) if x.__class__ is Leaf else extend(x)
+            else:
+                for k in chain:
+                    x = d.get(k)
+                    if x is not None:
+                        add(x) if x.__class__ is Leaf else extend(x)
+        d = node.types
+        if d is not None:
+            sub = _get(d, ri.type)  # `is T` (its any) and `is T in ...` (its in_)
             if sub is not None:
-                _match(sub, ri, found)
+                x = sub.any
+                if x is not None:
+                    add(x) if x.__class__ is Leaf else extend(x)
+                d = sub.in_
+                if d is not None:
+                    for k in chain:
+                        x = _get(d, k)
+                        if x is not None:
+                            add(x) if x.__class__ is Leaf else extend(x)
     return found
 
 
-def evaluate(found: list, request: Request, store: Any) -> Decision:
-    """Run the conditions of the leaves found and combine (reference semantics)."""
+def evaluate(found: list, request: Request, store: Any, pm: dict, rm: dict,
+             satisfied: tuple = ()) -> Decision:
+    """Run the conditions of the leaves found and combine (reference semantics).
+
+    ``pm`` and ``rm`` hold the principal's and the resource's sub-expression
+    values (fresh dicts when nothing may be kept between requests);
+    ``satisfied``: leaves already known to hold (``Reached.satisfied``).
+    """
     p, a, r, ctx = request.principal, request.action, request.resource, request.context
-    satisfied: list | None = None
+    satisfied = list(satisfied)
     errors: list | None = None
     seen: set | None = None
-    for leaves in found:
-        for leaf in leaves:
-            if leaf.multi:
-                if seen is None:
-                    seen = set()
-                elif leaf in seen:
-                    continue
+    for leaf in found:
+        if leaf.multi:
+            if seen is None:
+                seen = {leaf}
+            elif leaf in seen:
+                continue
+            else:
                 seen.add(leaf)
-            cond = leaf.cond
-            if cond is not None:
-                try:
-                    if not cond(p, a, r, ctx, store):
-                        continue
-                except EvaluationError as err:
-                    if errors is None:
-                        errors = []
-                    errors.append(PolicyError(leaf.policy_id, err.message))
+        cond = leaf.cond
+        if cond is not None:
+            guard = leaf.guard
+            if guard is not None:  # a kept value the condition needs true
+                key, of_resource, whole = guard
+                value = (rm if of_resource else pm).get(key)
+                if value is False:
                     continue
-            if satisfied is None:
-                satisfied = []
-            satisfied.append(leaf)
-    errs = NO_ERRORS if errors is None else tuple(errors)
-    if satisfied is None:
-        return decide_lists((), (), (), (), errs)
-    by_role: tuple[list, list, list, list] = ([], [], [], [])
-    for leaf in satisfied:
-        by_role[leaf.role].append(leaf.policy_id)
-    return decide_lists(*by_role, errs)
+                if value is True and whole:
+                    satisfied.append(leaf)
+                    continue
+            try:
+                if not cond(p, a, r, ctx, store, pm, rm):
+                    continue
+            except EvaluationError as err:
+                if errors is None:
+                    errors = []
+                errors.append(PolicyError(leaf.policy_id, err.message))
+                continue
+        satisfied.append(leaf)
+    return decide_leaves(satisfied, () if errors is None else tuple(errors))
 
 
 class IndexedEvaluator:
@@ -164,6 +263,11 @@ class IndexedEvaluator:
     ``decide`` serves the engine's own store with bounded caches (uid info
     per store version, scope plans, an opt-in decision cache); ``decide_in``
     serves any other store (request entities over the base) without them.
+
+    The uid-info table is a plain dict, cleared when it reaches its bound:
+    it is read three times per request, and a cachetools hit (Python code
+    keeping LRU order) costs ten times a dict lookup. cachetools backs the
+    caches whose hits save real work: decisions and scope plans.
     """
 
     def __init__(
@@ -184,7 +288,8 @@ class IndexedEvaluator:
             groups.setdefault(key[0], []).append((key, tree))
         self._groups = groups
         self._plans: Cache = LRUCache(maxsize=4096)
-        self._infos: Cache = LRUCache(maxsize=uid_cache)
+        self._infos: dict[EntityUid, UidInfo] = {}
+        self._info_limit = uid_cache
         self._decisions: Cache | None = (
             LRUCache(maxsize=decision_cache) if decision_cache > 0 else None
         )
@@ -202,13 +307,13 @@ class IndexedEvaluator:
         return UidInfo(uid, self_id, tuple(chain))
 
     def _info(self, uid: EntityUid) -> UidInfo:
-        try:
-            return self._infos[uid]
-        except KeyError:
-            pass
-        info = self._new_info(uid, self.store)
-        with self._lock:
-            self._infos[uid] = info
+        info = self._infos.get(uid)
+        if info is None:
+            info = self._new_info(uid, self.store)
+            with self._lock:
+                if len(self._infos) >= self._info_limit:
+                    self._infos.clear()
+                self._infos[uid] = info
         return info
 
     def _sync(self) -> None:
@@ -216,7 +321,7 @@ class IndexedEvaluator:
         version = self.store.version
         if version != self._version:
             with self._lock:
-                self._infos.clear()
+                self._infos = {}
                 if self._decisions is not None:
                     self._decisions.clear()
                 self._version = version
@@ -239,27 +344,32 @@ class IndexedEvaluator:
             self._plans[key] = plan
         return plan
 
-    def _nodes(self, pi: UidInfo, ai: UidInfo, ri: UidInfo, resolver: Any) -> list:
-        """The resource-level nodes for one (principal, action, resource owner)."""
-        pp = pi.partner
+    def _nodes(self, pi: UidInfo, ai: UidInfo, ri: UidInfo, resolver: Any, store: Any) -> Reached:
+        """What one (principal, action, resource owner) reaches, remembered on the principal."""
+        pp = pi.partner  # principal first: it names the entity in an error, as the reference
         if pp is _UNKNOWN:
             pp = pi.partner = resolver.partner_of(pi.uid)
         rp = ri.partner
         if rp is _UNKNOWN:
             rp = ri.partner = resolver.partner_of(ri.uid)
-        memo = pi.memo
-        key = (ai, rp)
-        nodes = memo.get(key)
-        if nodes is None:
-            # owners with the same plan share one walk
-            plan = self.plan(pp, rp)
-            shared = (ai, plan)
-            nodes = memo.get(shared)
-            if nodes is None:
-                nodes = _resource_nodes(plan, ai, pi)
+        by_owner = pi.memo.get(ai)
+        if by_owner is not None:
+            nodes = by_owner.get(rp)
+            if nodes is not None:
+                return nodes
+        else:
+            memo = pi.memo
             if len(memo) >= MEMO_LIMIT:
                 memo.clear()
-            memo[key] = memo[shared] = nodes
+            by_owner = memo[ai] = {}
+        plan = self.plan(pp, rp)
+        nodes = by_owner.get(plan)  # owners with the same plan share one walk
+        if nodes is None:
+            nodes = _reach(plan, ai, pi, store)
+            if len(by_owner) >= MEMO_LIMIT:
+                by_owner.clear()
+            by_owner[plan] = nodes
+        by_owner[rp] = nodes
         return nodes
 
     # ------------------------------------------------------------ deciding
@@ -276,19 +386,12 @@ class IndexedEvaluator:
             if hit is not None:
                 return Decision(*hit)
         infos = self._infos
-        try:
-            pi = infos[request.principal]
-        except KeyError:
-            pi = self._info(request.principal)
-        try:
-            ai = infos[request.action]
-        except KeyError:
-            ai = self._info(request.action)
-        try:
-            ri = infos[request.resource]
-        except KeyError:
-            ri = self._info(request.resource)
-        decision = evaluate(find(self._nodes(pi, ai, ri, self.resolver), ri), request, store)
+        pi = infos.get(request.principal) or self._info(request.principal)
+        ai = infos.get(request.action) or self._info(request.action)
+        ri = infos.get(request.resource) or self._info(request.resource)
+        reached = self._nodes(pi, ai, ri, self.resolver, store)
+        decision = evaluate(find(reached, ri), request, store, pi.values, ri.values,
+                            reached.satisfied)
         if cache is not None:
             with self._lock:
                 cache[key] = (decision.allowed, decision.reasons, decision.errors,
@@ -301,9 +404,10 @@ class IndexedEvaluator:
         for uid in (request.principal, request.action, request.resource):
             if uid not in infos:
                 infos[uid] = self._new_info(uid, store)
-        ri = infos[request.resource]
-        nodes = self._nodes(infos[request.principal], infos[request.action], ri, resolver)
-        return evaluate(find(nodes, ri), request, store)
+        pi, ri = infos[request.principal], infos[request.resource]
+        reached = self._nodes(pi, infos[request.action], ri, resolver, store)
+        return evaluate(find(reached, ri), request, store, pi.values, ri.values,
+                        reached.satisfied)
 
     def decide_many(self, requests: Iterable[Request]) -> list[Decision]:
         """Decide requests against the own store, probing each distinct triple once."""
@@ -312,13 +416,15 @@ class IndexedEvaluator:
         self._sync()
         info = self._info
         store, resolver = self.store, self.resolver
-        probed: dict[tuple, list] = {}
+        probed: dict[tuple, tuple] = {}
         out: list[Decision] = []
         for request in requests:
             triple = (request.principal, request.action, request.resource)
-            found = probed.get(triple)
-            if found is None:
+            hit = probed.get(triple)
+            if hit is None:
                 pi, ai, ri = info(triple[0]), info(triple[1]), info(triple[2])
-                found = probed[triple] = find(self._nodes(pi, ai, ri, resolver), ri)
-            out.append(evaluate(found, request, store))
+                reached = self._nodes(pi, ai, ri, resolver, store)
+                hit = probed[triple] = (find(reached, ri), pi.values, ri.values,
+                                        reached.satisfied)
+            out.append(evaluate(hit[0], request, store, hit[1], hit[2], hit[3]))
         return out

@@ -3,9 +3,10 @@
 Random policy sets (every scope form, action lists, conditions from a small
 typed grammar that also errors, permit/forbid, platform and partner scopes,
 ``@ceiling`` permits), random entity hierarchies (partners, groups, deep
-chains, entities with two partners), random requests: the decision, its
-reasons, its errors (with messages) and its ceilings are identical on the
-indexed path (single, batch, request-entity overlay) and the reference.
+chains, entities with two partners), random requests, random request-supplied
+entities over the store: the decision, its reasons, its errors (with
+messages) and its ceilings are identical on the indexed path (single, batch,
+request-entity overlay) and the reference.
 """
 
 from __future__ import annotations
@@ -314,6 +315,38 @@ def test_indexed_equals_reference(policies, seed, reqs):
     check_agrees(policies, build_store(seed), reqs)
 
 
+def request_entities(seed: int, store: Entities) -> Entities:
+    """A few request-supplied entities: new ones, and some of the store's with
+    other attributes and parents (under a random partner, or none)."""
+    rng = random.Random(seed)
+    pool = [EntityUid("User", "guest"), EntityUid("Doc", "new"), EntityUid("Group", "adhoc")]
+    pool += rng.sample(USERS + DOCS + GROUPS, 3)
+    items = []
+    for uid in rng.sample(pool, rng.randint(1, 4)):
+        parents = set(rng.sample(GROUPS + FOLDERS, rng.randint(0, 2)))
+        if rng.random() < 0.5:
+            parents.add(rng.choice(PARTNERS))
+        items.append(Entity(uid, _attrs(rng, uid), frozenset(parents)))
+    return Entities(items)
+
+
+@settings(max_examples=examples(60))
+@given(policy_sets(), st.integers(0, 2**32), st.lists(requests, min_size=1, max_size=6))
+def test_request_entities_over_the_store_decide_alike(policies, seed, reqs):
+    """``decide_in`` on the store seen through request entities, as the reference
+    on the same view; and the engine's own caches never see those entities."""
+    store = build_store(seed)
+    view = store.overlay(request_entities(seed, store))
+    evaluator = IndexedEvaluator(compile_policies(policies), store, PartnerResolver(store))
+    extra = [Request(EntityUid("User", "guest"), r.action, EntityUid("Doc", "new"), r.context)
+             for r in reqs[:2]]
+    for request in reqs + extra:
+        got = indexed(lambda r=request: evaluator.decide_in(r, view, PartnerResolver(view)))
+        assert got == reference(policies, request, view), request
+        base = indexed(lambda r=request: evaluator.decide(r))
+        assert base == reference(policies, request, store), request
+
+
 @settings(max_examples=examples(3))
 @given(st.integers(0, 2**32))
 def test_thousands_of_policies_and_deep_hierarchies(seed):
@@ -367,3 +400,25 @@ def _random_entry(rng: random.Random, n: int, chained: list[EntityUid]) -> Polic
         (ast.Annotation("ceiling", None),) if ceiling else (),
     )
     return PolicyEntry(f"policy{n}", policy, partner)
+
+
+def test_values_kept_per_entity_are_forgotten_when_the_store_changes():
+    """Conditions keep values of one entity (``principal.tier``, ``resource.locked``),
+    and the index settles principal-only policies once per principal: an upsert
+    changes the very next decision all the same."""
+    text = """
+    @id("gold") permit(principal, action, resource) when { principal.tier == "gold" };
+    @id("locked") forbid(principal, action, resource) when { resource has locked && resource.locked };
+    """
+    ann, doc = EntityUid("User", "ann"), EntityUid("Doc", "d")
+    store = Entities([Entity(ann, Record({"tier": "gold"})), Entity(doc, Record({}))])
+    evaluator = IndexedEvaluator(compile_policies(PolicySet.from_text(text)), store,
+                                 PartnerResolver(store))
+    request = Request(ann, EntityUid("Action", "view"), doc)
+    assert evaluator.decide(request).reasons == {"gold"}
+    assert evaluator.decide(request).reasons == {"gold"}  # now from the kept values
+    store.upsert([Entity(ann, Record({"tier": "silver"}))])
+    assert not evaluator.decide(request).allowed
+    store.upsert([Entity(ann, Record({"tier": "gold"})), Entity(doc, Record({"locked": True}))])
+    decision = evaluator.decide(request)
+    assert not decision.allowed and decision.reasons == {"locked"}
