@@ -21,8 +21,16 @@ COMMANDS = (
     "authorize",
     "parse",
     "validate",
+    "fmt",
     "test",
+    "diff",
+    "explain",
+    "access_report",
     "serve",
+    "admin",
+    "console",
+    "compile",
+    "bench",
 )
 
 
