@@ -29,6 +29,7 @@ class BuildReport:
     """What building an engine cost; every field optional (None: not measured)."""
 
     compile_s: float | None = None  # policy text -> ready to decide
+    compile_cpu_s: float | None = None  # the same, in this process's CPU time
     parse_s: float | None = None
     index_s: float | None = None
     entities_s: float | None = None

@@ -37,6 +37,7 @@ loads only the first ``g``; ``_FastModel`` restores it (one line).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from ..measure import rss_delta, timed, traced_bytes
@@ -176,9 +177,11 @@ class CasbinPeer(Peer):
     def build(self, w: Workload, *, measure_memory: bool = True) -> BuildReport:
         self.workload = w
         report = BuildReport()
+        cpu = time.process_time()
         ((self.enforcer, n_rows), report.compile_s), report.rss_bytes = rss_delta(
             lambda: timed(lambda: self._build(w))
         )
+        report.compile_cpu_s = time.process_time() - cpu
         report.snapshot_note = "n/a"
         report.notes.append(f"{n_rows} p rows for {w.policy_count} policies")
         if measure_memory:

@@ -16,6 +16,7 @@ too, as batch time / batch size.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 
 from ..measure import rss_delta, timed
@@ -48,9 +49,11 @@ class CedarpyPeer(Peer):
         self.report = report
         if self.handles:
             cedarpy.PolicySet.from_str("permit (principal, action, resource);")  # lazy init
+            cpu = time.process_time()
             (self.policies, rss), report.parse_s = timed(
                 lambda: rss_delta(lambda: cedarpy.PolicySet.from_str(self.text))
             )
+            report.compile_cpu_s = time.process_time() - cpu
             self.entities, report.entities_s = timed(
                 lambda: cedarpy.Entities.from_json_str(self.entities_text)
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,13 +45,20 @@ class PlainPDPPeer(Peer):
             return f"import failed: {err}"
         return None
 
-    def _policies(self, w: Workload):
+    @staticmethod
+    def _texts(w: Workload) -> list[tuple[str, str | None, str]]:
+        """(text, partner, source) of every policy file, rendered before any timing."""
+        texts = [(w.platform_text(), None, "platform/policies.cedar")]
+        for pid, text in w.partner_texts().items():
+            texts.append((text, pid, f"partners/{pid}/grants.cedar"))
+        return texts
+
+    @staticmethod
+    def _policies(texts: list[tuple[str, str | None, str]]):
         from plainpdp import PolicySet
 
-        sets = [PolicySet.from_text(w.platform_text(), source="platform/policies.cedar")]
-        for pid, text in w.partner_texts().items():
-            sets.append(PolicySet.from_text(text, partner=pid, source=f"partners/{pid}/grants.cedar"))
-        return _union(sets)
+        return _union([PolicySet.from_text(text, partner=partner, source=source)
+                       for text, partner, source in texts])
 
     def _engine(self, policies, entities, **extra):
         from plainpdp import Engine
@@ -60,14 +68,21 @@ class PlainPDPPeer(Peer):
             extra.setdefault("decision_cache", 0)
         return Engine(policies, entities=entities, **extra)
 
+    @staticmethod
+    def _entities(entity_json: list):
+        from plainpdp import Entities
+
+        return timed(lambda: Entities.from_json(entity_json))
+
     def build(self, w: Workload, *, measure_memory: bool = True) -> BuildReport:
-        from plainpdp import Entities, PolicySet
+        from plainpdp import PolicySet
 
         self.workload = w
         report = BuildReport()
-        entity_json = w.entities_json()
-        self.entities, report.entities_s = timed(lambda: Entities.from_json(entity_json))
+        # the JSON is dropped once read: a portal keeps the store, not its source
+        self.entities, report.entities_s = self._entities(w.entities_json())
         first = w.request_dicts()[0]
+        texts = self._texts(w)
 
         def ready():
             engine = self._engine(self.policies, self.entities)
@@ -75,8 +90,10 @@ class PlainPDPPeer(Peer):
             return engine
 
         def compile_all():
-            self.policies, report.parse_s = timed(lambda: self._policies(w))
+            cpu = time.process_time()
+            self.policies, report.parse_s = timed(lambda: self._policies(texts))
             self.engine, report.index_s = timed(ready)
+            report.compile_cpu_s = time.process_time() - cpu
 
         _, report.rss_bytes = rss_delta(compile_all)
         report.compile_s = report.parse_s + report.index_s
@@ -84,7 +101,7 @@ class PlainPDPPeer(Peer):
         if measure_memory:
             empty = PolicySet.from_text("")
             _, base = traced_bytes(lambda: self._engine(empty, self.entities))
-            _, full = traced_bytes(lambda: self._engine(self._policies(w), self.entities))
+            _, full = traced_bytes(lambda: self._engine(self._policies(texts), self.entities))
             report.memory_bytes = max(0, full - base)
             report.memory_method = (
                 "tracemalloc: policy text -> PolicySet + Engine, minus an Engine with no policies"

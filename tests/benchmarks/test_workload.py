@@ -50,7 +50,7 @@ def test_scale_is_the_total_policy_count(scale):
     w = generate(scale, seed=1, requests=10)
     assert w.policy_count == scale
     assert len(w.grants) == scale - w.platform_policy_count
-    policies = PlainPDPPeer()._policies(w)
+    policies = PlainPDPPeer._policies(PlainPDPPeer._texts(w))
     assert len(policies) == scale
     partner_scoped = [e for e in policies if e.partner is not None]
     assert len(partner_scoped) == len(w.grants)
@@ -151,3 +151,13 @@ def test_cli_quick_run_prints_agreement(capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "100 policies" in out and "single check p50" in out
+
+
+def test_the_workload_is_read_by_the_fast_parser_alone():
+    """Compile rates measure the hand-written parser, not the lark fallback."""
+    from plainpdp.syntax import fast
+
+    w = generate(200, seed=3, requests=1)
+    texts = [w.platform_text(), *w.partner_texts().values(), w.cedar_text()[0]]
+    for text in texts:
+        fast.parse_file(text, None)  # raises Fallback if it needed lark
