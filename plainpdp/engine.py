@@ -75,7 +75,7 @@ class Engine:
         self.partners = PartnerResolver(entities, partner_type)
         with paused_gc():  # builds caches of every entity and policy: no garbage to find
             self.partners.check_all(iter(entities))
-            problems = check_scopes(policies, entities, partner_type)
+            problems = check_scopes(policies, entities, partner_type, self.partners)
         if problems:
             raise PolicySetError(
                 f"{len(problems)} scope error(s) in the policy set", finish_diagnostics(problems)

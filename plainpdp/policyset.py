@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import __version__
 from .errors import Diagnostic, ParseError, PlainPDPError, PolicySetError, finish_diagnostics
 from .syntax import ast, parse_file
 
@@ -27,6 +28,9 @@ class PolicyEntry:
     partner: str | None = None
     source: str | None = None
     text: str = field(default="", compare=False, repr=False)
+    # True only when ``policy`` was parsed from ``text`` at ``policy.span`` (set
+    # by PolicySet.from_text); init=False, so ``dataclasses.replace`` resets it.
+    _verbatim: bool = field(default=False, init=False, compare=False, repr=False)
 
     @property
     def effect(self) -> str:
@@ -93,8 +97,11 @@ class PolicySet:
             raise PolicySetError(f"policy text must be a string, got {type(text).__name__}")
         if partner is not None:
             _validate_partner_id(partner)
-        parsed = parse_file(text, source)
-        return cls._from_parsed(parsed.policies, text, partner=partner, source=source)
+        from .compile.passes import paused_gc  # here: compile imports this module
+
+        with paused_gc():  # many long-lived AST nodes and no garbage: nothing to find
+            parsed = parse_file(text, source)
+            return cls._from_parsed(parsed.policies, text, partner=partner, source=source)
 
     @classmethod
     def _from_parsed(
@@ -114,6 +121,9 @@ class PolicySet:
             else:
                 pid = f"policy{n}" if source is None else f"{source}:policy{n}"
             entry = PolicyEntry(pid, policy, partner, source, text)
+            span = policy.span
+            if 0 <= span.start < span.end <= len(text):
+                object.__setattr__(entry, "_verbatim", True)
             (templates if policy.is_template else entries).append(entry)
         return cls(entries, templates)
 
@@ -129,7 +139,13 @@ class PolicySet:
         root = Path(path)
         if not root.is_dir():
             raise PolicySetError(f"{root}: not a directory of policies")
-        known = set(partners) if partners is not None else None
+        from .compile.passes import paused_gc  # here: compile imports this module
+
+        with paused_gc():  # every file's policies live on: no garbage to find
+            return cls._load_directory(root, set(partners) if partners is not None else None)
+
+    @classmethod
+    def _load_directory(cls, root: Path, known: set[str] | None) -> PolicySet:
         files = sorted(p for p in root.rglob("*.cedar") if p.is_file())
         diags: list[Diagnostic] = []
         sets: list[PolicySet] = []
@@ -174,12 +190,15 @@ class PolicySet:
 
     @classmethod
     def union(cls, sets: Iterable[PolicySet]) -> PolicySet:
+        from .compile.passes import paused_gc  # here: compile imports this module
+
         entries: list[PolicyEntry] = []
         templates: list[PolicyEntry] = []
-        for s in sets:
-            entries.extend(s._entries)
-            templates.extend(s.templates)
-        return cls(entries, templates)
+        with paused_gc():  # large lists and an id dict, all kept: no garbage to find
+            for s in sets:
+                entries.extend(s._entries)
+                templates.extend(s.templates)
+            return cls(entries, templates)
 
     def __or__(self, other: PolicySet) -> PolicySet:
         if not isinstance(other, PolicySet):
@@ -213,16 +232,31 @@ class PolicySet:
 
     @property
     def fingerprint(self) -> str:
-        """A content hash of the set (ids, scopes, policies): its version."""
+        """A content hash of the set (ids, scopes, policies): its version.
+
+        A policy parsed from text is hashed by its exact source text (from its
+        first annotation to its ``;``), which determines its AST and is much
+        cheaper than the AST's repr; any other policy by that repr. So the
+        fingerprint changes whenever a policy's meaning, id or scope does (and
+        also when a policy's text is merely reformatted). The plainpdp version
+        is part of it: a new parser could read the same text differently.
+        """
         if self._fingerprint is None:
-            h = hashlib.sha256()
+            h = hashlib.sha256(_FINGERPRINT_SEED)
+            update = h.update
             for e in self._entries + self.templates:
-                h.update(repr((e.id, e.partner, e.policy)).encode())
+                if e._verbatim:
+                    span = e.policy.span
+                    update(repr((e.id, e.partner, e.text[span.start:span.end])).encode())
+                else:
+                    update(repr((e.id, e.partner, e.policy)).encode())
             self._fingerprint = h.hexdigest()[:16]
         return self._fingerprint
 
     def __repr__(self) -> str:
         return f"PolicySet({len(self._entries)} policies, {len(self.templates)} templates)"
 
+
+_FINGERPRINT_SEED = f"plainpdp {__version__} policy set\n".encode()
 
 _LAYOUT_CODES = frozenset({"misplaced-policy", "unknown-partner", "unreadable"})

@@ -82,9 +82,17 @@ def check_partner_references(
 
 
 def check_scopes(
-    entries: Iterable[PolicyEntry], store: Any, partner_type: str
+    entries: Iterable[PolicyEntry],
+    store: Any,
+    partner_type: str,
+    resolver: PartnerResolver | None = None,
 ) -> list[Diagnostic]:
-    """All scope and ceiling checks, for a set and the entities it runs on."""
+    """All scope and ceiling checks, for a set and the entities it runs on.
+
+    ``resolver``, when given, must answer for ``store`` and ``partner_type``
+    (an engine passes its own, whose cache already holds every entity).
+    """
     entries = list(entries)
-    resolver = PartnerResolver(store, partner_type)
+    if resolver is None or resolver.store is not store or resolver.partner_type != partner_type:
+        resolver = PartnerResolver(store, partner_type)
     return check_ceilings(entries) + check_partner_references(entries, resolver)
