@@ -107,3 +107,35 @@ def test_every_commit_counts_and_graph_changes_are_marked(store_path):
         assert store.versions() == (v + 2, v + 2)
     finally:
         store.close()
+
+
+def _open_at_once(path, barrier, results):
+    barrier.wait()
+    try:
+        store = SQLiteStore(path)
+        results.put(store.versions()[0])
+        store.close()
+    except Exception as err:  # noqa: BLE001 - reported to the parent as text
+        results.put(f"{type(err).__name__}: {err}")
+
+
+def test_several_processes_opening_a_fresh_store_at_once_all_succeed(tmp_path):
+    """Sidecar workers start together on a store file that does not exist yet."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for round_ in range(8):
+        path = tmp_path / f"store{round_}.sqlite"
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_open_at_once, args=(path, barrier, results))
+                 for _ in range(4)]
+        for p in procs:
+            p.start()
+        outcomes = [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+        assert all(isinstance(o, int) for o in outcomes), outcomes
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        conn.close()
