@@ -151,7 +151,24 @@ class Engine:
             self._uids[value] = uid
         return uid
 
-    def _request(self, principal: Any, action: Any, resource: Any, context: Any) -> Request:
+    def _request(
+        self,
+        principal: Any,
+        action: Any,
+        resource: Any,
+        context: Any,
+        contexts: dict | None = None,
+        by_id: bool = False,
+    ) -> Request:
+        """The typed request; ``contexts`` (batch only) remembers parsed contexts.
+
+        A batch often carries one context object, or equal JSON text, for many
+        requests: each distinct (action, context) is parsed once per batch.
+        Text is keyed by itself. Objects are keyed by ``id`` only when
+        ``by_id`` (the batch is a list or tuple, so no generator can change a
+        dict between two of its requests), and kept alive in the entry so the
+        id is not reused while the batch runs.
+        """
         uids = self._uids  # the common case inlined: uid text seen before
         p = uids.get(principal) if principal.__class__ is str else None
         if p is None:
@@ -164,6 +181,16 @@ class Engine:
             r = self._uid(resource, "resource")
         if self.schema is not None:
             self._check_types(p, a, r)
+        cls = context.__class__
+        if contexts is not None and (cls is str or (by_id and cls is not Record
+                                                      and context is not None)):
+            key = (a, context if cls is str else id(context))
+            entry = contexts.get(key)
+            if entry is None:
+                entry = contexts[key] = (context, self._context(context, a))
+            return Request(p, a, r, entry[1])
+        if cls is dict and self.schema is None and _plain(context):
+            return Request(p, a, r, Record(context))  # _context's fast path, inlined
         return Request(p, a, r, self._context(context, a))
 
     def _check_types(self, p: EntityUid, a: EntityUid, r: EntityUid) -> None:
@@ -198,7 +225,8 @@ class Engine:
                 decision = self._evaluator.decide(request)
             else:
                 decision = self._evaluator.decide_in(request, store, resolver)
-        return decision.attach(request, self.policies, store, resolver)
+        decision._detail = (request, self.policies, store, resolver)  # attach(), inlined
+        return decision
 
     def is_authorized_batch(self, requests: Iterable[RequestLike]) -> list[Decision]:
         """Decide many requests; each is a mapping or a (p, a, r[, ctx]) tuple.
@@ -208,6 +236,8 @@ class Engine:
         the same principal, action and resource.
         """
         prepared: list[tuple[Request, Any, PartnerResolver]] = []
+        contexts: dict = {}  # (action, context) -> (context, its Record), this batch only
+        by_id = isinstance(requests, (list, tuple))
         for n, req in enumerate(requests):
             if isinstance(req, Request):
                 prepared.append((req, self.entities, self.partners))
@@ -228,7 +258,7 @@ class Engine:
                     f"or a (principal, action, resource[, context]) tuple"
                 )
             try:
-                request = self._request(*args[:4])
+                request = self._request(args[0], args[1], args[2], args[3], contexts, by_id)
                 store, resolver = self._store_for(args[4])
             except RequestError as err:
                 raise RequestError(f"request #{n}: {err.message}", err.diagnostics) from None
