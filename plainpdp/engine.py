@@ -201,8 +201,18 @@ class Engine:
                     f"{role} {uid}: entity type `{uid.type}` is not in the schema; "
                     f"known types: {', '.join(sorted(known)[:10])}"
                 )
-        if self.schema.action(a) is None:
+        action = self.schema.action(a)
+        if action is None:
             raise RequestError(f"action {a} is not declared in the schema")
+        # Cedar validates a request against the action's appliesTo; a request
+        # the schema rules out is bad input, never a decision.
+        for role, uid, allowed in (("principal", p, action.principal_types),
+                                   ("resource", r, action.resource_types)):
+            if allowed and uid.type not in allowed:
+                raise RequestError(
+                    f"action {a} does not apply to {role} type `{uid.type}`; "
+                    f"the schema allows {', '.join(f'`{t}`' for t in allowed)}"
+                )
 
     # ------------------------------------------------------------ deciding
 
@@ -299,11 +309,16 @@ class Engine:
         conditional, the ``residual`` over the resource, the policy ids it
         came from, and translators (``to_python``, ``to_sql``, ``to_sqlalchemy``).
         """
-        from .query.plan import build_plan
+        from .query.plan import Plan, build_plan
 
         p, a = self._uid(principal, "principal"), self._uid(action, "action")
-        self._queries().check_types(principal=p, action=a, resource_type=resource_type)
-        return build_plan(self, p, a, resource_type, self._context(context, a))
+        queries = self._queries()
+        queries.check_types(principal=p, action=a, resource_type=resource_type)
+        ctx = self._context(context, a)
+        if not (queries.applies(a, "principal", p.type)
+                and queries.applies(a, "resource", resource_type)):
+            return Plan(self, p, a, resource_type, ctx, ())  # the schema rules it out: deny
+        return build_plan(self, p, a, resource_type, ctx)
 
     def allowed_resources(
         self,

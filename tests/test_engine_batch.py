@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import ROOT
 
 from plainpdp import Engine, PolicySet
 from plainpdp.errors import RequestError
 from plainpdp.evaluate.request import Request
+from plainpdp.project import load_project
 from plainpdp.values import EntityUid, Record
 
 POLICIES = """
@@ -132,3 +134,15 @@ def test_request_equality_and_hash_are_by_value():
     assert one != Request(p, a, r) and Request(p, a, r).context == Record()
     assert one != (p, a, r, one.context)
     assert repr(one).startswith("Request(principal=EntityUid(")
+
+
+def test_a_request_outside_the_actions_applies_to_is_refused_and_listed_nowhere():
+    """Cedar validates requests against appliesTo: such a request is bad input, never an allow."""
+    project = load_project(str(ROOT / "policies"))
+    engine = Engine(project.policies, entities=project.entities, schema=project.schema)
+    act = 'Action::"admin:ActOnBehalf"'  # appliesTo principal: [Service], resource: [User]
+    with pytest.raises(RequestError, match="does not apply to principal type `User`"):
+        engine.is_authorized('User::"pat"', act, 'User::"erin"')
+    assert engine.who_can(act, 'User::"erin"', principal_type="User") == []
+    assert engine.plan('User::"pat"', act, "User").kind == "deny"
+    assert engine.allowed_resources('User::"pat"', 'Action::"view"', "Partner") == []

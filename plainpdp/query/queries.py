@@ -271,6 +271,8 @@ class Queries:
         entities of the type through indexes (:mod:`.sets`), never one full
         decision per resource.
         """
+        if not self.applies(action, "resource", resource_type):
+            return []  # a request the schema rules out is never allowed
         plan = build_plan(self.engine, principal, action, resource_type, context)
         index = self.index()
         if plan.kind == "deny":
@@ -281,9 +283,19 @@ class Queries:
         select = SetEvaluator(index, resource_type, compiler(plan).node)
         return index.sort(select.select(plan.residual, universe))
 
+    def applies(self, action: EntityUid, role: str, entity_type: str) -> bool:
+        """Whether the schema's appliesTo admits the type (the engine refuses other requests)."""
+        schema = self.engine.schema
+        declared = schema.action(action) if schema is not None else None
+        if declared is None:
+            return True
+        allowed = declared.principal_types if role == "principal" else declared.resource_types
+        return not allowed or entity_type in allowed
+
     def principal_types(self, action: EntityUid, principal_type: str | None) -> frozenset[str]:
         if principal_type is not None:
-            return frozenset((principal_type,))
+            ok = self.applies(action, "principal", principal_type)
+            return frozenset((principal_type,)) if ok else frozenset()
         schema = self.engine.schema
         declared = schema.action(action) if schema is not None else None
         if declared is not None and declared.principal_types:
@@ -294,6 +306,8 @@ class Queries:
         self, action: EntityUid, resource: EntityUid, principal_type: str | None, context: Record
     ) -> list[EntityUid]:
         """Store principals that may do ``action`` on ``resource``, sorted by ``str``."""
+        if not self.applies(action, "resource", resource.type):
+            return []  # a request the schema rules out is never allowed
         index = self.index()
         ai, ri = self._info(action), self._info(resource)
         rp = self._owner(resource)
