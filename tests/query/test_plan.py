@@ -23,7 +23,7 @@ from collections import Counter
 import sqlalchemy as sa
 from hypothesis import given, note, settings
 from query.access_gen import DOC_MAPPING, World, sqlite_table, worlds
-from support import add_summary, examples
+from support import FUZZ_EXAMPLES, add_summary, examples
 
 from plainpdp import Engine
 from plainpdp.query.residual import UntranslatableError
@@ -98,7 +98,10 @@ def sqlalchemy_ids(plan, path) -> list[str]:
 
 
 def test_plan_predicate_sql_and_allowed_resources_match_one_by_one(tmp_path_factory):
-    @settings(max_examples=PLAN_EXAMPLES)
+    # The default run is seeded: the share bounds below are about the generator,
+    # and forbids come a few per world, so an unseeded draw sometimes had 6 in
+    # 2,400 decisions. PLAINPDP_FUZZ_EXAMPLES runs explore unseeded.
+    @settings(max_examples=PLAN_EXAMPLES, derandomize=not FUZZ_EXAMPLES)
     @given(worlds())
     def compare(world: World) -> None:
         check(world, tmp_path_factory)
