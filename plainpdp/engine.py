@@ -206,9 +206,9 @@ class Engine:
             raise RequestError(f"action {a} is not declared in the schema")
         # Cedar validates a request against the action's appliesTo; a request
         # the schema rules out is bad input, never a decision.
-        for role, uid, allowed in (("principal", p, action.principal_types),
-                                   ("resource", r, action.resource_types)):
-            if allowed and uid.type not in allowed:
+        for role, uid in (("principal", p), ("resource", r)):
+            if not action.applies_to(role, uid.type):
+                allowed = action.principal_types if role == "principal" else action.resource_types
                 raise RequestError(
                     f"action {a} does not apply to {role} type `{uid.type}`; "
                     f"the schema allows {', '.join(f'`{t}`' for t in allowed)}"

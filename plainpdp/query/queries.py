@@ -287,10 +287,7 @@ class Queries:
         """Whether the schema's appliesTo admits the type (the engine refuses other requests)."""
         schema = self.engine.schema
         declared = schema.action(action) if schema is not None else None
-        if declared is None:
-            return True
-        allowed = declared.principal_types if role == "principal" else declared.resource_types
-        return not allowed or entity_type in allowed
+        return declared is None or declared.applies_to(role, entity_type)
 
     def principal_types(self, action: EntityUid, principal_type: str | None) -> frozenset[str]:
         if principal_type is not None:

@@ -137,6 +137,15 @@ class ActionDef:
     resource_types: tuple[str, ...] = ()
     context: RecordType = EMPTY_RECORD_TYPE
 
+    def applies_to(self, role: str, entity_type: str) -> bool:
+        """Whether ``appliesTo`` admits the type as ``role`` ("principal" or "resource").
+
+        An empty list is taken as unrestricted (looser than Cedar, which then
+        admits no request).
+        """
+        allowed = self.principal_types if role == "principal" else self.resource_types
+        return not allowed or entity_type in allowed
+
 
 def is_action_type(type_name: str) -> bool:
     """Cedar's rule: an entity type is an action type when its basename is ``Action``."""
