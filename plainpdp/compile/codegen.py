@@ -125,7 +125,8 @@ class CodeGenerator:
     entity's table (``pm``, ``rm``) and computes it only when it is not there.
     """
 
-    __slots__ = ("params", "prologue", "temps", "variables", "memoizing", "kept_nodes", "kept")
+    __slots__ = ("params", "prologue", "temps", "variables", "memoizing", "kept_nodes", "kept",
+                 "contextual")
 
     def __init__(self) -> None:
         self.params: list[Any] = []
@@ -136,6 +137,7 @@ class CodeGenerator:
         self.kept_nodes: dict[int, tuple[str, int]] = {}  # id(node) -> (table, key param)
         # the guard: (table, key param, whole) of a kept value the condition needs true
         self.kept: tuple[str, int, bool] | None = None
+        self.contextual = False  # does the condition read ``context``?
 
     # ------------------------------------------------------------ helpers
 
@@ -207,6 +209,8 @@ class CodeGenerator:
         return self.param(e.value)
 
     def visit_Var(self, e: ast.Var) -> str:
+        if e.name == "context":
+            self.contextual = True
         return _VARS[e.name]
 
     def visit_Slot(self, e: ast.Slot) -> str:
@@ -386,13 +390,16 @@ _VISIT = {
 
 def generate(
     folded: FoldedConditions,
-) -> tuple[str, tuple[Any, ...], tuple[str, int, bool] | None]:
+) -> tuple[str, tuple[Any, ...], tuple[str, int, bool] | None, bool]:
     """The shape (factory body source) and parameters of one policy's conditions,
-    and its guard (:meth:`CodeGenerator.guard`): (table, key parameter, whole)."""
+    its guard (:meth:`CodeGenerator.guard`): (table, key parameter, whole), and
+    whether it reads ``context`` (if not, its value is fixed by the principal,
+    action, resource and store)."""
     gen = CodeGenerator()
     body = gen.conditions(folded)
     head = "".join("    " + line + "\n" for line in gen.prologue)
-    return head + "    def cond(" + ARGS + "):\n" + body + "\n", tuple(gen.params), gen.kept
+    return (head + "    def cond(" + ARGS + "):\n" + body + "\n", tuple(gen.params), gen.kept,
+            gen.contextual)
 
 
 def module_source(shapes: list[tuple[str, int]]) -> str:

@@ -34,7 +34,8 @@ from ..values import EntityUid
 class Leaf:
     """One policy at the bottom of the tree: its id, role, condition and how to rebuild it."""
 
-    __slots__ = ("policy_id", "partner", "role", "cond", "multi", "shape", "params", "guard")
+    __slots__ = ("policy_id", "partner", "role", "cond", "multi", "shape", "params", "guard",
+                 "contextual")
 
     def __init__(
         self,
@@ -57,6 +58,9 @@ class Leaf:
         # needs true, read before calling ``cond``: (key in that entity's
         # table, of the resource?, is it the whole condition?).
         self.guard: tuple[int, bool, bool] | None = None
+        # Whether the condition reads ``context``: if not, it holds (or errors)
+        # alike on every request with the same principal, action and resource.
+        self.contextual = False
 
     @property
     def effect(self) -> str:
@@ -72,10 +76,10 @@ class Leaf:
     def __reduce__(self):
         """Pickled without its condition function: loading binds it again."""
         return (Leaf, (self.policy_id, self.partner, self.role, None, self.multi, self.shape,
-                       self.params), self.guard)
+                       self.params), (self.guard, self.contextual))
 
-    def __setstate__(self, guard: tuple[int, bool, bool]) -> None:
-        self.guard = guard
+    def __setstate__(self, state: tuple) -> None:
+        self.guard, self.contextual = state
 
 
 class Single:

@@ -15,13 +15,12 @@ in use and can be saved to disk (:mod:`plainpdp.compile.snapshot`).
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from ..evaluate.combine import role
+from ..gcpause import paused_gc
 from ..policyset import PolicyEntry, PolicySet
 from .codegen import MODULE_NAME, MemoKey, generate, load_module, module_source
 from .fold import ALWAYS, FoldedConditions, fold_conditions
@@ -120,15 +119,16 @@ def fold_pass(state: CompileState) -> None:
 def generate_pass(state: CompileState) -> None:
     shapes, shape_list, leaves = state.shapes, state.shape_list, state.leaves
     memo_keys: dict[Any, int] = {}
-    generated: dict[int, tuple] = {}  # id(folded conditions) -> (shape, params, guard)
+    # id(folded conditions) -> (shape, params, guard, contextual)
+    generated: dict[int, tuple] = {}
     for entry, folded in state.folded:
-        shape, params, guard = -1, (), None
+        shape, params, guard, contextual = -1, (), None, False
         if folded.checks or folded.ends_false:
             hit = generated.get(id(folded))
             if hit is not None:
-                shape, params, guard = hit
+                shape, params, guard, contextual = hit
             else:
-                body, params, kept = generate(folded)
+                body, params, kept, contextual = generate(folded)
                 if "memo(" in body:
                     params = tuple(
                         _memo_key(memo_keys, p) if p.__class__ is MemoKey else p for p in params
@@ -139,13 +139,14 @@ def generate_pass(state: CompileState) -> None:
                     shape_list.append((body, len(params)))
                 if kept is not None:
                     guard = (params[kept[1]], kept[0] == "rm", kept[2])
-                generated[id(folded)] = (shape, params, guard)
+                generated[id(folded)] = (shape, params, guard, contextual)
         policy = entry.policy
         leaf = Leaf(
             entry.id, entry.partner, role(entry.partner, policy.effect, entry.is_ceiling), None,
             multi_keyed(policy), shape, params,
         )
         leaf.guard = guard
+        leaf.contextual = contextual
         leaves.append(leaf)
 
 
@@ -205,24 +206,6 @@ def bind(leaves: Iterable[Leaf], factories: list[Any]) -> None:
                 if key is not None:
                     made[key] = cond
             leaf.cond = cond
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold the cyclic garbage collector off while building many long-lived objects.
-
-    Each full collection walks the whole heap; a build that allocates
-    hundreds of thousands of objects otherwise triggers several of them
-    and spends more time there than building (measured: 40% at 10k
-    policies). Nothing built here is garbage, so nothing is lost.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def compile_policies(policies: PolicySet) -> CompiledPolicies:

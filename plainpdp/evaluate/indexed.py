@@ -15,6 +15,9 @@ For a request the evaluator
 4. matches the resource against those nodes and runs the conditions of the
    leaves found, in the same way as the reference path (an erroring policy
    is recorded and skipped), then combines with :func:`combine.decide_leaves`.
+   What does not read ``context`` runs once per (principal, action, resource)
+   and is remembered on the resource's info (:class:`Settled`): asked again,
+   only the conditions that read the context run.
 
 Conditions keep, on the principal's and the resource's info, the values of
 their sub-expressions that read only that entity (``principal.partner``,
@@ -43,12 +46,13 @@ from .request import Request
 
 _UNKNOWN = object()
 MEMO_LIMIT = 256  # per principal: actions, and per action resource owners, remembered
+SETTLED_LIMIT = 262_144  # (principal, action, resource) triples settled, in all
 
 
 class UidInfo:
     """What the index and the conditions need of one entity uid, for one store version."""
 
-    __slots__ = ("uid", "self_id", "chain", "type", "partner", "memo", "values")
+    __slots__ = ("uid", "self_id", "chain", "type", "partner", "memo", "values", "settled")
 
     def __init__(self, uid: EntityUid, self_id: int | None, chain: tuple[int, ...]):
         self.uid = uid
@@ -60,6 +64,8 @@ class UidInfo:
         self.memo: dict[Any, dict] = {}
         # sub-expression key -> value, for expressions of this entity alone
         self.values: dict[int, Any] = {}
+        # as resource: what a principal's Reached settles to on it (see Settled)
+        self.settled: dict[Reached, Any] = {}
 
 
 class Plan:
@@ -214,26 +220,17 @@ def find(reached: Reached, ri: UidInfo) -> list:
     return found
 
 
-def evaluate(found: list, request: Request, store: Any, pm: dict, rm: dict,
-             satisfied: tuple = ()) -> Decision:
-    """Run the conditions of the leaves found and combine (reference semantics).
+def run(leaves: Iterable, request: Request, store: Any, pm: dict, rm: dict,
+        satisfied: list, errors: list | None) -> list | None:
+    """Run the conditions of ``leaves`` (each once) as the reference path does:
+    append those that hold to ``satisfied``, record those that error (Cedar
+    skips them). Returns the errors, None while there are none.
 
     ``pm`` and ``rm`` hold the principal's and the resource's sub-expression
-    values (fresh dicts when nothing may be kept between requests);
-    ``satisfied``: leaves already known to hold (``Reached.satisfied``).
+    values (fresh dicts when nothing may be kept between requests).
     """
     p, a, r, ctx = request.principal, request.action, request.resource, request.context
-    satisfied = list(satisfied)
-    errors: list | None = None
-    seen: set | None = None
-    for leaf in found:
-        if leaf.multi:
-            if seen is None:
-                seen = {leaf}
-            elif leaf in seen:
-                continue
-            else:
-                seen.add(leaf)
+    for leaf in leaves:
         cond = leaf.cond
         if cond is not None:
             guard = leaf.guard
@@ -254,7 +251,75 @@ def evaluate(found: list, request: Request, store: Any, pm: dict, rm: dict,
                 errors.append(PolicyError(leaf.policy_id, err.message))
                 continue
         satisfied.append(leaf)
-    return decide_leaves(satisfied, () if errors is None else tuple(errors))
+    return errors
+
+
+def evaluate(found: list, request: Request, store: Any, pm: dict, rm: dict,
+             satisfied: tuple = ()) -> Decision:
+    """Run the conditions of the leaves found and combine (reference semantics).
+
+    ``satisfied``: leaves already known to hold (``Reached.satisfied``).
+    """
+    held = list(satisfied)
+    errors = run(dict.fromkeys(found), request, store, pm, rm, held, None)
+    return decide_leaves(held, () if errors is None else tuple(errors))
+
+
+def _never(leaf: Leaf, request: Request, store: Any, pm: dict, rm: dict) -> bool:
+    """Whether a leaf's guard (a value of the principal or the resource alone,
+    which the condition needs true) is false, so that no context can make it hold.
+
+    Running the condition once computes the guard, whatever it then returns.
+    """
+    guard = leaf.guard
+    if guard is None:
+        return False
+    table = rm if guard[1] else pm
+    if guard[0] not in table:
+        try:
+            leaf.cond(request.principal, request.action, request.resource, request.context,
+                      store, pm, rm)
+        except EvaluationError:
+            pass
+    return table.get(guard[0]) is False
+
+
+class Settled:
+    """What one (principal, action, resource) comes to before its context is read.
+
+    A condition that does not read ``context`` holds, fails or errors alike on
+    every request with the same principal, action and resource, for one store
+    version: it runs once, when the triple is first decided. ``answer`` is the
+    whole decision when no leaf found reads the context; otherwise the leaves
+    in ``pending`` run on each request and combine with what was settled.
+    """
+
+    __slots__ = ("satisfied", "errors", "pending", "answer")
+
+    def __init__(self, found: list, request: Request, store: Any, pm: dict, rm: dict,
+                 satisfied: tuple):
+        fixed: list = []
+        pending: list = []
+        for leaf in dict.fromkeys(found):  # a leaf reached by two action keys runs once
+            if not leaf.contextual:
+                fixed.append(leaf)
+            elif not _never(leaf, request, store, pm, rm):
+                pending.append(leaf)
+        held = list(satisfied)
+        errors = run(fixed, request, store, pm, rm, held, None)
+        self.satisfied = tuple(held)
+        self.errors = () if errors is None else tuple(errors)
+        self.pending = tuple(pending)
+        self.answer = None if pending else decide_leaves(held, self.errors)
+
+    def decide(self, request: Request, store: Any, pm: dict, rm: dict) -> Decision:
+        answer = self.answer
+        if answer is not None:
+            return Decision(answer.allowed, answer.reasons, answer.errors, answer.ceilings)
+        held = list(self.satisfied)
+        errors = run(self.pending, request, store, pm, rm, held,
+                     list(self.errors) if self.errors else None)
+        return decide_leaves(held, () if errors is None else tuple(errors))
 
 
 class IndexedEvaluator:
@@ -294,6 +359,7 @@ class IndexedEvaluator:
             LRUCache(maxsize=decision_cache) if decision_cache > 0 else None
         )
         self._version = store.version
+        self._settled = 0  # triples settled since the uid-info table was last emptied
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ caches
@@ -313,6 +379,7 @@ class IndexedEvaluator:
             with self._lock:
                 if len(self._infos) >= self._info_limit:
                     self._infos.clear()
+                    self._settled = 0
                 self._infos[uid] = info
         return info
 
@@ -322,6 +389,7 @@ class IndexedEvaluator:
         if version != self._version:
             with self._lock:
                 self._infos = {}
+                self._settled = 0
                 if self._decisions is not None:
                     self._decisions.clear()
                 self._version = version
@@ -372,6 +440,23 @@ class IndexedEvaluator:
         by_owner[rp] = nodes
         return nodes
 
+    def _settle(self, reached: Reached, pi: UidInfo, ri: UidInfo, request: Request,
+                store: Any) -> Settled:
+        """Settle a triple first seen, remembered on the resource's info.
+
+        Bounded in all: past ``SETTLED_LIMIT`` triples the uid-info table, and
+        with it everything kept per entity, starts afresh.
+        """
+        settled = Settled(find(reached, ri), request, store, pi.values, ri.values,
+                          reached.satisfied)
+        self._settled += 1
+        if self._settled > SETTLED_LIMIT:
+            with self._lock:
+                self._infos = {}
+                self._settled = 0
+        ri.settled[reached] = settled
+        return settled
+
     # ------------------------------------------------------------ deciding
 
     def decide(self, request: Request) -> Decision:
@@ -390,8 +475,10 @@ class IndexedEvaluator:
         ai = infos.get(request.action) or self._info(request.action)
         ri = infos.get(request.resource) or self._info(request.resource)
         reached = self._nodes(pi, ai, ri, self.resolver, store)
-        decision = evaluate(find(reached, ri), request, store, pi.values, ri.values,
-                            reached.satisfied)
+        settled = ri.settled.get(reached)
+        if settled is None:
+            settled = self._settle(reached, pi, ri, request, store)
+        decision = settled.decide(request, store, pi.values, ri.values)
         if cache is not None:
             with self._lock:
                 cache[key] = (decision.allowed, decision.reasons, decision.errors,
@@ -424,7 +511,9 @@ class IndexedEvaluator:
             if hit is None:
                 pi, ai, ri = info(triple[0]), info(triple[1]), info(triple[2])
                 reached = self._nodes(pi, ai, ri, resolver, store)
-                hit = probed[triple] = (find(reached, ri), pi.values, ri.values,
-                                        reached.satisfied)
-            out.append(evaluate(hit[0], request, store, hit[1], hit[2], hit[3]))
+                settled = ri.settled.get(reached)
+                if settled is None:
+                    settled = self._settle(reached, pi, ri, request, store)
+                hit = probed[triple] = (settled, pi.values, ri.values)
+            out.append(hit[0].decide(request, store, hit[1], hit[2]))
         return out

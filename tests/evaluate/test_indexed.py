@@ -315,6 +315,17 @@ def test_indexed_equals_reference(policies, seed, reqs):
     check_agrees(policies, build_store(seed), reqs)
 
 
+@settings(max_examples=examples(60))
+@given(policy_sets(), st.integers(0, 2**32), st.lists(requests, min_size=1, max_size=4),
+       st.lists(contexts, min_size=2, max_size=4))
+def test_a_settled_triple_decides_every_context_as_the_reference(policies, seed, reqs, ctxs):
+    """The conditions that do not read ``context`` run once per (principal,
+    action, resource); the same triple asked again with other contexts, in any
+    order, must still decide exactly as the reference."""
+    again = [Request(r.principal, r.action, r.resource, c) for c in ctxs for r in reqs]
+    check_agrees(policies, build_store(seed), reqs + again + reqs)
+
+
 def request_entities(seed: int, store: Entities) -> Entities:
     """A few request-supplied entities: new ones, and some of the store's with
     other attributes and parents (under a random partner, or none)."""
@@ -422,3 +433,51 @@ def test_values_kept_per_entity_are_forgotten_when_the_store_changes():
     store.upsert([Entity(ann, Record({"tier": "gold"})), Entity(doc, Record({"locked": True}))])
     decision = evaluator.decide(request)
     assert not decision.allowed and decision.reasons == {"locked"}
+
+
+def test_context_conditions_behind_a_guard_of_the_resource():
+    """A condition ``A && context...`` whose ``A`` reads the resource alone is
+    settled per triple: false ``A`` never holds, true ``A`` leaves the context
+    to decide on every request, an erroring ``A`` errors on every request."""
+    text = """
+    @id("high") forbid(principal, action, resource)
+        when { resource.level > 2 && !context.mfa };
+    @id("open") permit(principal, action, resource);
+    """
+    ann, view = EntityUid("User", "ann"), EntityUid("Action", "view")
+    low, high, bare = EntityUid("Doc", "low"), EntityUid("Doc", "high"), EntityUid("Doc", "bare")
+    store = Entities([Entity(ann, Record({})), Entity(low, Record({"level": 1})),
+                      Entity(high, Record({"level": 3})), Entity(bare, Record({}))])
+    policies = PolicySet.from_text(text)
+    evaluator = IndexedEvaluator(compile_policies(policies), store, PartnerResolver(store))
+    for mfa in (True, False, True, False):
+        context = Record({"mfa": mfa})
+        for doc in (low, high, bare):
+            request = Request(ann, view, doc, context)
+            got = evaluator.decide(request)
+            assert got == reference(policies, request, store), request
+            assert got.allowed == (doc != high or mfa), request
+            assert [e.policy_id for e in got.errors] == (["high"] if doc == bare else [])
+
+
+def test_settled_triples_are_bounded(monkeypatch):
+    """Past the bound on settled triples everything kept per entity starts
+    afresh, and decisions stay those of the reference."""
+    from plainpdp.evaluate import indexed as indexed_module
+
+    monkeypatch.setattr(indexed_module, "SETTLED_LIMIT", 3)
+    text = '@id("own") permit(principal, action, resource) when { resource.owner == principal };'
+    users = [EntityUid("User", f"u{n}") for n in range(3)]
+    docs = [EntityUid("Doc", f"d{n}") for n in range(3)]
+    store = Entities([Entity(u, Record({})) for u in users]
+                     + [Entity(d, Record({"owner": users[n]})) for n, d in enumerate(docs)])
+    policies = PolicySet.from_text(text)
+    evaluator = IndexedEvaluator(compile_policies(policies), store, PartnerResolver(store))
+    view = EntityUid("Action", "view")
+    for _ in range(2):
+        for u in users:
+            for d in docs:
+                request = Request(u, view, d)
+                assert evaluator.decide(request) == reference(policies, request, store)
+                assert evaluator._settled <= 3
+                assert sum(len(i.settled) for i in evaluator._infos.values()) <= 3
