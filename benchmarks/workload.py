@@ -374,6 +374,25 @@ class Workload:
             for r in self.requests
         ]
 
+    def unseen_request_dicts(self, count: int) -> list[dict]:
+        """``count`` more requests drawn alike, none with the (principal, action,
+        resource) of a request in the set: the first sight of a request, after
+        the engine has answered the set (caches warm for others, not for them)."""
+        seen = {(r.principal, r.action, r.resource) for r in self.requests}
+        kept, self.requests = self.requests, []
+        try:
+            _requests(self, count * 3, random.Random(f"plainpdp-bench:{self.seed}:{self.scale}:unseen"))
+            fresh = []
+            for r in self.requests:
+                triple = (r.principal, r.action, r.resource)
+                if triple not in seen and len(fresh) < count:
+                    seen.add(triple)
+                    fresh.append(r)
+            self.requests = fresh
+            return self.request_dicts()
+        finally:
+            self.requests = kept
+
     def summary(self) -> dict:
         return {
             "seed": self.seed,

@@ -64,6 +64,11 @@ class Peer:
         """(call, args per request): ``call(*args)`` decides one request."""
         raise NotImplementedError
 
+    def single_unseen(self, dicts: list[dict]) -> tuple[Callable[..., Any], list[tuple]] | None:
+        """(call, args) deciding requests given as dicts, never asked before; None
+        for an engine that keeps nothing per request (its p50 is the same)."""
+        return None
+
     def batch(self, size: int) -> tuple[Callable[..., Any], list[tuple]]:
         """(call, args per batch): ``call(*args)`` decides ``size`` requests."""
         raise NotImplementedError

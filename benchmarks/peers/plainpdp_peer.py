@@ -149,6 +149,11 @@ class PlainPDPPeer(Peer):
         ]
         return self.engine.is_authorized, args
 
+    def single_unseen(self, dicts: list[dict]):
+        return self.engine.is_authorized, [
+            (r["principal"], r["action"], r["resource"], r["context"]) for r in dicts
+        ]
+
     def batch(self, size: int):
         return self.engine.is_authorized_batch, [(c,) for c in chunks(self.requests, size)]
 
