@@ -352,7 +352,7 @@ class IndexedEvaluator:
         for key, tree in compiled.trees.items():
             groups.setdefault(key[0], []).append((key, tree))
         self._groups = groups
-        self._plans: Cache = LRUCache(maxsize=4096)
+        self._plans: Cache = LRUCache(maxsize=65_536)
         self._infos: dict[EntityUid, UidInfo] = {}
         self._info_limit = uid_cache
         self._decisions: Cache | None = (
@@ -395,8 +395,13 @@ class IndexedEvaluator:
                 self._version = version
 
     def plan(self, principal_partner: str | None, resource_partner: str | None) -> Plan:
-        """The trees that may matter for a pair of owners (``Outcome.may_matter``)."""
-        key = (principal_partner, resource_partner)
+        """The trees that may matter for a pair of owners (``Outcome.may_matter``).
+
+        That depends only on the principal's partner and whether the resource
+        is its own or the platform's, so every other partner's resource shares
+        one plan (and, per principal and action, one walk of the index).
+        """
+        key = (principal_partner, resource_partner is None or resource_partner == principal_partner)
         try:
             return self._plans[key]
         except KeyError:
