@@ -7,7 +7,7 @@ import pytest
 from plainpdp import Engine, PolicySet, PolicySetError, RequestError
 from plainpdp.compile import compile_policies
 from plainpdp.entities import Entity
-from plainpdp.evaluate.indexed import IndexedEvaluator
+from plainpdp.evaluate.indexed import Settled
 from plainpdp.evaluate.request import Request
 from plainpdp.values import EntityUid, Record
 
@@ -58,10 +58,8 @@ def test_a_changed_policy_set_changes_the_next_decision(engine):
 def test_the_decision_cache_answers_repeats_without_evaluating(monkeypatch):
     engine = Engine(PolicySet.from_text(POLICIES), entities=ENTITIES, decision_cache=64)
     calls = []
-    original = IndexedEvaluator._nodes
-    monkeypatch.setattr(
-        IndexedEvaluator, "_nodes", lambda self, *a: calls.append(1) or original(self, *a)
-    )
+    original = Settled.decide
+    monkeypatch.setattr(Settled, "decide", lambda self, *a: calls.append(1) or original(self, *a))
     first = engine.is_authorized(ANN, VIEW, DOC, {"n": 1})
     second = engine.is_authorized(ANN, VIEW, DOC, {"n": 1})
     assert first == second and first.decision_id != second.decision_id

@@ -64,8 +64,8 @@ class UidInfo:
         self.memo: dict[Any, dict] = {}
         # sub-expression key -> value, for expressions of this entity alone
         self.values: dict[int, Any] = {}
-        # as resource: what a principal's Reached settles to on it (see Settled)
-        self.settled: dict[Reached, Any] = {}
+        # as resource: principal info -> action info -> Settled
+        self.settled: dict[UidInfo, dict[UidInfo, Settled]] = {}
 
 
 class Plan:
@@ -445,13 +445,14 @@ class IndexedEvaluator:
         by_owner[rp] = nodes
         return nodes
 
-    def _settle(self, reached: Reached, pi: UidInfo, ri: UidInfo, request: Request,
-                store: Any) -> Settled:
+    def _settle(self, pi: UidInfo, ai: UidInfo, ri: UidInfo, request: Request,
+                resolver: Any, store: Any) -> Settled:
         """Settle a triple first seen, remembered on the resource's info.
 
         Bounded in all: past ``SETTLED_LIMIT`` triples the uid-info table, and
         with it everything kept per entity, starts afresh.
         """
+        reached = self._nodes(pi, ai, ri, resolver, store)
         settled = Settled(find(reached, ri), request, store, pi.values, ri.values,
                           reached.satisfied)
         self._settled += 1
@@ -459,7 +460,10 @@ class IndexedEvaluator:
             with self._lock:
                 self._infos = {}
                 self._settled = 0
-        ri.settled[reached] = settled
+        by_action = ri.settled.get(pi)
+        if by_action is None:
+            by_action = ri.settled[pi] = {}
+        by_action[ai] = settled
         return settled
 
     # ------------------------------------------------------------ deciding
@@ -479,10 +483,10 @@ class IndexedEvaluator:
         pi = infos.get(request.principal) or self._info(request.principal)
         ai = infos.get(request.action) or self._info(request.action)
         ri = infos.get(request.resource) or self._info(request.resource)
-        reached = self._nodes(pi, ai, ri, self.resolver, store)
-        settled = ri.settled.get(reached)
+        by_action = ri.settled.get(pi)
+        settled = by_action.get(ai) if by_action is not None else None
         if settled is None:
-            settled = self._settle(reached, pi, ri, request, store)
+            settled = self._settle(pi, ai, ri, request, self.resolver, store)
         decision = settled.decide(request, store, pi.values, ri.values)
         if cache is not None:
             with self._lock:
@@ -515,10 +519,10 @@ class IndexedEvaluator:
             hit = probed.get(triple)
             if hit is None:
                 pi, ai, ri = info(triple[0]), info(triple[1]), info(triple[2])
-                reached = self._nodes(pi, ai, ri, resolver, store)
-                settled = ri.settled.get(reached)
+                by_action = ri.settled.get(pi)
+                settled = by_action.get(ai) if by_action is not None else None
                 if settled is None:
-                    settled = self._settle(reached, pi, ri, request, store)
+                    settled = self._settle(pi, ai, ri, request, resolver, store)
                 hit = probed[triple] = (settled, pi.values, ri.values)
             out.append(hit[0].decide(request, store, hit[1], hit[2]))
         return out
