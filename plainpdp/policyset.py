@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import Diagnostic, ParseError, PlainPDPError, PolicySetError, finish_diagnostics
+from .gcpause import paused_gc
 from .syntax import ast, parse_file
 
 CEILING_ANNOTATION = "ceiling"
@@ -97,8 +98,6 @@ class PolicySet:
             raise PolicySetError(f"policy text must be a string, got {type(text).__name__}")
         if partner is not None:
             _validate_partner_id(partner)
-        from .compile.passes import paused_gc  # here: compile imports this module
-
         with paused_gc():  # many long-lived AST nodes and no garbage: nothing to find
             parsed = parse_file(text, source)
             return cls._from_parsed(parsed.policies, text, partner=partner, source=source)
@@ -139,8 +138,6 @@ class PolicySet:
         root = Path(path)
         if not root.is_dir():
             raise PolicySetError(f"{root}: not a directory of policies")
-        from .compile.passes import paused_gc  # here: compile imports this module
-
         with paused_gc():  # every file's policies live on: no garbage to find
             return cls._load_directory(root, set(partners) if partners is not None else None)
 
@@ -190,8 +187,6 @@ class PolicySet:
 
     @classmethod
     def union(cls, sets: Iterable[PolicySet]) -> PolicySet:
-        from .compile.passes import paused_gc  # here: compile imports this module
-
         entries: list[PolicyEntry] = []
         templates: list[PolicyEntry] = []
         with paused_gc():  # large lists and an id dict, all kept: no garbage to find

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EntityError
+from ..gcpause import paused_gc
 from ..schema.model import is_action_type
 from ..values import EntityUid, Record
 
@@ -86,7 +87,8 @@ class Entities:
         from .json_format import entities_from_json
 
         store = cls(schema=schema)
-        store._load(entities_from_json(data, schema))
+        with paused_gc():  # a uid, a record and a parent set per entity, all kept
+            store._load(entities_from_json(data, schema))
         return store
 
     def to_json(self) -> list[dict[str, Any]]:
