@@ -63,7 +63,7 @@ def _print(diags: list[Diagnostic], path: str) -> None:
     single = Path(path).is_file()
     for d in diags:
         if single and d.span is not None and d.span.source is None:
-            d = replace(d, span=replace(d.span, source=path))
+            d = replace(d, span=d.span.with_source(path))
         print(render_diagnostic(d))
         print()
 

@@ -258,7 +258,10 @@ class Policy:
         return None
 
     def has_annotation(self, key: str) -> bool:
-        return any(a.key == key for a in self.annotations)
+        for a in self.annotations:  # a loop, not any(): asked of every policy at load
+            if a.key == key:
+                return True
+        return False
 
     @property
     def is_template(self) -> bool:

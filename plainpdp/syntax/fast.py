@@ -14,12 +14,11 @@ give identical trees and spans.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from dataclasses import fields, replace
 from itertools import accumulate, chain
 from operator import itemgetter
 
-from ..errors import Span
+from ..errors import LineTable, Span
 from ..values import EntityUid
 from . import ast
 from .strings import unescape, unescape_pattern
@@ -29,11 +28,12 @@ class Fallback(Exception):  # noqa: N818 - a signal, not an error
     """The fast parser gives up; lark parses the text instead."""
 
 
-# Whitespace and comments (kept whole: a possessive group never gives back
-# part of a comment), then one token: identifier or keyword, string, integer,
-# slot, a two-character operator, any other single character, or the end.
+# Whitespace and comments (kept whole: possessive, never giving back part of a
+# comment; whitespace first, as most gaps are one space), then one token:
+# identifier or keyword, string, integer, slot, a two-character operator, any
+# other single character, or the end.
 _TOKEN = re.compile(
-    r"((?:\s+|//[^\n\r]*)*+)"
+    r"(\s*+(?://[^\n\r]*+\s*+)*+)"
     r'([_a-zA-Z][_a-zA-Z0-9]*|"[^"\\]*(?:\\.[^"\\]*)*"|[0-9]+|\?[_a-zA-Z][_a-zA-Z0-9]*'
     r"|==|!=|<=|>=|&&|\|\||::|\S|\Z)"
 )
@@ -83,7 +83,7 @@ def _maker(cls):
     return env["make"]
 
 
-_Span = _maker(Span)
+_Span = Span.in_text
 _Literal = _maker(ast.Literal)
 _Var = _maker(ast.Var)
 _Slot = _maker(ast.Slot)
@@ -147,7 +147,7 @@ def _string(token: str) -> str:
 class _Parser:
     """One parse: the tokens, their offsets, and a cursor."""
 
-    __slots__ = ("text", "source", "toks", "starts", "ends", "i", "newlines", "comments",
+    __slots__ = ("text", "source", "toks", "starts", "ends", "i", "lines", "comments",
                  "in_condition", "big")
 
     def __init__(self, text: str, source: str | None):
@@ -159,7 +159,7 @@ class _Parser:
         self.starts = offsets[0::2]
         self.ends = offsets[1::2]
         self.i = 0
-        self.newlines = [m.start() for m in re.finditer("\n", text)] if "\n" in text else []
+        self.lines = LineTable(text, source)
         self.comments: list = []
         self.in_condition = False
         self.big = 0  # 9223372036854775808s not yet negated (valid only as -9223372036854775808)
@@ -174,24 +174,14 @@ class _Parser:
     # ------------------------------------------------------------ helpers
 
     def span(self, start: int, end: int) -> Span:
-        nl = self.newlines
-        if nl:
-            line = bisect_left(nl, start)
-            column = start - nl[line - 1] if line else start + 1
-            end_line = bisect_left(nl, end, line)
-            end_column = end - nl[end_line - 1] if end_line else end + 1
-            line += 1
-            end_line += 1
-        else:
-            line = end_line = 1
-            column, end_column = start + 1, end + 1
-        # Offsets past 256 are int objects of their own (32 bytes each); the
-        # many small files of partners share them (the table stays < 64k).
+        # Lines and columns are worked out when asked, from self.lines. Offsets
+        # past 256 are int objects of their own (32 bytes each); the many small
+        # files of partners share them (the table stays < 64k).
         if 256 < end < 65_536:
             end = _ints.setdefault(end, end)
             if start > 256:
                 start = _ints.setdefault(start, start)
-        return _Span(start, end, line, column, end_line, end_column, self.source)
+        return _Span(start, end, self.lines)
 
     def token_span(self, i: int) -> Span:
         return self.span(self.starts[i], self.ends[i])
