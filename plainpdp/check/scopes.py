@@ -14,7 +14,8 @@ from typing import Any
 from ..errors import Diagnostic, EntityError
 from ..partners import PartnerResolver
 from ..policyset import CEILING_ANNOTATION, PolicyEntry
-from ..syntax.walk import entity_uids
+from ..syntax.walk import condition_uids, entity_uids, scope_uids
+from ..values import EntityUid
 
 
 def _diag(entry: PolicyEntry, code: str, message: str, span: Any, help: str) -> Diagnostic:
@@ -55,29 +56,83 @@ def check_ceilings(entries: Iterable[PolicyEntry]) -> list[Diagnostic]:
 def check_partner_references(
     entries: Iterable[PolicyEntry], resolver: PartnerResolver
 ) -> list[Diagnostic]:
-    """Partner policies must not name another partner or its entities."""
+    """Partner policies must not name another partner or its entities.
+
+    Each uid's partner is asked once, and the uids of a condition text read
+    once (policies written from one template repeat their conditions word for
+    word); only a policy found naming another partner is walked again, for
+    the spans of its diagnostics.
+    """
     diags: list[Diagnostic] = []
+    owners: dict[EntityUid, str | None] = {}  # uid -> its partner (None: the platform's)
+    in_conditions: dict[str, tuple[EntityUid, ...]] = {}  # condition text -> its uids
     for e in entries:
-        if e.partner is None:
+        partner = e.partner
+        if partner is None:
             continue
-        for uid, span in entity_uids(e.policy):
-            try:
-                owner = resolver.partner_of(uid)
-            except EntityError:
-                owner = None  # reported when the entities load
-            if owner is None or owner == e.partner:
-                continue
-            what = (
-                "the partner" if resolver.is_partner_type(uid.type)
-                else f"an entity of partner `{owner}`:"
-            )
-            diags.append(_diag(
-                e, "cross-partner-reference",
-                f"policy of partner `{e.partner}` names {what} {uid}",
-                span,
-                "a partner's policies may name only its own entities and the "
-                "platform's; this could never apply to another partner's entities",
-            ))
+        policy = e.policy
+        uids = [uid for uid, _ in scope_uids(policy)]
+        if policy.conditions:
+            uids.extend(_condition_uids(e, in_conditions))
+        for uid in uids:
+            owner = owners.get(uid, _UNASKED)
+            if owner is _UNASKED:
+                owner = _owner(uid, resolver, owners)
+            if owner is not None and owner != partner:
+                diags.extend(_cross_references(e, resolver, owners))
+                break
+    return diags
+
+
+_UNASKED = object()
+
+
+def _owner(uid: EntityUid, resolver: PartnerResolver, owners: dict) -> str | None:
+    owner = owners.get(uid, _UNASKED)
+    if owner is _UNASKED:
+        try:
+            owner = resolver.partner_of(uid)
+        except EntityError:
+            owner = None  # reported when the entities load
+        owners[uid] = owner
+    return owner
+
+
+def _condition_uids(entry: PolicyEntry, seen: dict[str, tuple[EntityUid, ...]]) -> tuple:
+    """The uid literals of ``entry``'s conditions, read once per condition text."""
+    conditions = entry.policy.conditions
+    text = None
+    if entry._verbatim:  # the text is the very one its conditions were parsed from
+        text = entry.text[conditions[0].span.start:conditions[-1].span.end]
+        found = seen.get(text)
+        if found is not None:
+            return found
+    found = tuple(uid for uid, _ in condition_uids(conditions))
+    if text is not None:
+        seen[text] = found
+    return found
+
+
+def _cross_references(
+    e: PolicyEntry, resolver: PartnerResolver, owners: dict[EntityUid, str | None]
+) -> list[Diagnostic]:
+    """One diagnostic per uid of ``e`` that another partner owns, where it is named."""
+    diags = []
+    for uid, span in entity_uids(e.policy):
+        owner = _owner(uid, resolver, owners)
+        if owner is None or owner == e.partner:
+            continue
+        what = (
+            "the partner" if resolver.is_partner_type(uid.type)
+            else f"an entity of partner `{owner}`:"
+        )
+        diags.append(_diag(
+            e, "cross-partner-reference",
+            f"policy of partner `{e.partner}` names {what} {uid}",
+            span,
+            "a partner's policies may name only its own entities and the "
+            "platform's; this could never apply to another partner's entities",
+        ))
     return diags
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -36,12 +36,22 @@ def iter_nodes(node: Any) -> Iterator[Any]:
 
 def entity_uids(policy: ast.Policy) -> Iterator[tuple[EntityUid, Span]]:
     """Every entity uid a policy names, in its scope and its conditions."""
+    yield from scope_uids(policy)
+    yield from condition_uids(policy.conditions)
+
+
+def scope_uids(policy: ast.Policy) -> Iterator[tuple[EntityUid, Span]]:
+    """The entity uids of a policy's scope (principal, action, resource)."""
     for c in (policy.principal, policy.resource):
         if c.entity.__class__ is EntityUid:
             yield c.entity, c.span
     for uid in policy.action.entities:
         yield uid, policy.action.span
-    for cond in policy.conditions:
+
+
+def condition_uids(conditions: Iterable[ast.Condition]) -> Iterator[tuple[EntityUid, Span]]:
+    """The entity uid literals of ``when``/``unless`` conditions."""
+    for cond in conditions:
         for n in iter_nodes(cond.expr):
             if n.__class__ is ast.Literal and n.value.__class__ is EntityUid:
                 yield n.value, n.span

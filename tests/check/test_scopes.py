@@ -53,6 +53,22 @@ def test_partner_policy_naming_its_own_and_platform_entities_is_fine():
     Engine(ok, entities=STORE)
 
 
+def test_every_cross_partner_uid_is_reported_where_it_is_named():
+    # one condition text in two partners' policies: read once, judged per partner
+    condition = 'when { principal in Role::"globex-staff" || resource in Partner::"acme" }'
+    text = (f'permit(principal, action, resource in Partner::"globex") {condition};\n'
+            f'permit(principal, action, resource) {condition};\n')
+    diags = diagnostics(acme=text, globex=text)
+    seen = sorted((d.span.source, d.span.line, underlined(d)) for d in diags)
+    assert seen == [
+        ("partners/acme/p.cedar", 1, 'Role::"globex-staff"'),
+        ("partners/acme/p.cedar", 1, 'resource in Partner::"globex"'),
+        ("partners/acme/p.cedar", 2, 'Role::"globex-staff"'),
+        ("partners/globex/p.cedar", 1, 'Partner::"acme"'),
+        ("partners/globex/p.cedar", 2, 'Partner::"acme"'),
+    ]
+
+
 def test_ceiling_outside_platform_scope_is_rejected():
     [d] = diagnostics(acme="@ceiling permit(principal, action, resource);")
     assert d.code == "ceiling-in-partner-scope"
