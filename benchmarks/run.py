@@ -14,6 +14,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -171,6 +172,32 @@ def time_engine(peer: Peer, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+REBUILDS = 5  # builds timed at most, for the median, while all of them fit in REBUILD_BUDGET_S
+REBUILD_BUDGET_S = 2.0
+
+
+def _rebuild(peer: Peer, w: Any, report: Any) -> None:
+    """Build again while it is quick, and report the median of the builds.
+
+    One build of a small scale lasts milliseconds: a single timing is at the
+    mercy of whatever else the machine does in that instant. The figures
+    kept (compile, parse, index, CPU) are each the median over the builds;
+    memory and snapshot stay those of the first build.
+    """
+    keys = ("compile_s", "compile_cpu_s", "parse_s", "index_s")
+    runs = [{k: getattr(report, k) for k in keys}]
+    while (len(runs) < REBUILDS and report.compile_s is not None
+           and report.compile_s * (len(runs) + 1) < REBUILD_BUDGET_S):
+        gc.collect()
+        again = peer.build(w, measure_memory=False)
+        runs.append({k: getattr(again, k) for k in keys})
+    for k in keys:
+        values = [r[k] for r in runs if r[k] is not None]
+        if values:
+            setattr(report, k, statistics.median(values))
+    report.notes.append(f"build timed {len(runs)} time(s); compile figures are the medians")
+
+
 def run_scale(scale: int, args: argparse.Namespace, peer_types: list[type[Peer]]) -> dict[str, Any]:
     """Each engine in turn: build, answer the request set, time, then free it,
     so no engine is timed beside another's memory (cedarpy holds gigabytes at
@@ -190,6 +217,7 @@ def run_scale(scale: int, args: argparse.Namespace, peer_types: list[type[Peer]]
             log(f"scale {scale:,}: {peer.name} failed to build: {type(err).__name__}: {err}")
             result["engines"][peer.name] = {"error": f"build failed: {type(err).__name__}: {err}"}
             continue
+        _rebuild(peer, w, report)
         result["engines"][peer.name] = {"build": vars(report)}
         log(f"scale {scale:,}: {peer.name} deciding the request set")
         answers[peer.name] = answers_of(peer, len(w.requests), args.agree_budget)
