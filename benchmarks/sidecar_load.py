@@ -58,7 +58,13 @@ PHASES = ("sequential", "Check c8", "Check c32", "Check at half peak", "CheckBat
 
 
 def workload() -> list[dict]:
-    """Every user x action x (section, folder, document) of the example, with and without MFA."""
+    """Every user x action x (section, folder, document) of the example, with and
+    without MFA, that the schema's appliesTo admits (the rest are bad input, not
+    decisions)."""
+    from plainpdp import Schema
+    from plainpdp.values import EntityUid
+
+    schema = Schema.from_text((POLICIES / "schema.cedarschema").read_text(encoding="utf-8"))
     entities = json.loads((POLICIES / "entities.json").read_text(encoding="utf-8"))
     users = [e["uid"]["id"] for e in entities if e["uid"]["type"] == "User"]
     resources = [(e["uid"]["type"], e["uid"]["id"]) for e in entities
@@ -66,7 +72,10 @@ def workload() -> list[dict]:
     out = []
     for user in users:
         for action in ACTIONS:
+            declared = schema.action(EntityUid("Action", action))
             for rtype, rid in resources:
+                if not declared.applies_to("resource", rtype):
+                    continue
                 for mfa in (True, False):
                     out.append({"principal": ("User", user), "action": action,
                                 "resource": (rtype, rid), "mfa": mfa})
@@ -219,6 +228,10 @@ def start_plainpdp(args: argparse.Namespace, items: list[dict], tmp: Path) -> Ta
             "--workers", str(args.workers), "--reload-interval", "0", "--log-level", "warning",
             "--store", "off",  # entities from the files: the authorization path alone
             "--decision-log", str(tmp / "decisions-{pid}.jsonl") if args.decision_log else ""]
+    if args.threads:
+        config = tmp / "plainpdp.toml"
+        config.write_text(f"[server]\nthreads = {args.threads}\n", encoding="utf-8")
+        argv += ["--config", str(config)]
     server = Server(argv, target, "plainpdp.v1.AuthorizationService", cwd=tmp)
     return Target("plainpdp", server, PLAINPDP_CHECK, plainpdp_messages(items),
                   PLAINPDP_BATCH, plainpdp_batches(items, args.batch))
@@ -229,8 +242,9 @@ def start_plainpdp(args: argparse.Namespace, items: list[dict], tmp: Path) -> Ta
 
 def _client_proc(target: str, method: str, payloads: list[bytes], concurrency: int,
                  seconds: float, max_calls: int, rate: float, start_at: float,
-                 out: mp.Queue) -> None:
-    """One load-client process: ``concurrency`` async callers, one channel each.
+                 out: mp.Queue, channels: int = 0) -> None:
+    """One load-client process: ``concurrency`` async callers over ``channels``
+    connections (0: one each), requests pre-serialized, responses left as bytes.
 
     ``rate`` 0: each caller sends its next call when the last one returns.
     Otherwise the callers send ``rate`` calls/s between them on a fixed
@@ -242,10 +256,12 @@ def _client_proc(target: str, method: str, payloads: list[bytes], concurrency: i
         latencies: list[float] = []
         errors = 0
         calls = 0
-        channels = [grpc.aio.insecure_channel(
-            target, options=[("grpc.use_local_subchannel_pool", 1)]) for _ in range(concurrency)]
-        stubs = [ch.unary_unary(method, request_serializer=None,
-                                response_deserializer=None) for ch in channels]
+        opened = [grpc.aio.insecure_channel(
+            target, options=[("grpc.use_local_subchannel_pool", 1)])
+            for _ in range(min(channels, concurrency) or concurrency)]
+        stubs = [opened[n % len(opened)].unary_unary(method, request_serializer=None,
+                                                     response_deserializer=None)
+                 for n in range(concurrency)]
         for stub in stubs:  # connect and warm up before the clock starts
             await stub(payloads[0], timeout=10)
         await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -278,7 +294,7 @@ def _client_proc(target: str, method: str, payloads: list[bytes], concurrency: i
                 calls += 1
 
         await asyncio.gather(*(caller(n) for n in range(concurrency)))
-        for ch in channels:
+        for ch in opened:
             await ch.close()
         return calls, errors, latencies
 
@@ -289,7 +305,8 @@ def _client_proc(target: str, method: str, payloads: list[bytes], concurrency: i
 
 
 def load(server: Server, method: str, payloads: list[bytes], *, concurrency: int,
-         processes: int, seconds: float, max_calls: int, rate: float = 0.0) -> dict:
+         processes: int, seconds: float, max_calls: int, rate: float = 0.0,
+         channels: int = 0) -> dict:
     """Run one phase from ``processes`` client processes; totals, latencies, CPU."""
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
@@ -299,7 +316,8 @@ def load(server: Server, method: str, payloads: list[bytes], *, concurrency: int
     start_at = time.time() + 2.0  # every process connected and warmed up by then
     procs = [ctx.Process(target=_client_proc,
                          args=(server.target, method, payloads, c, seconds,
-                               max_calls // len(per), rate * c / concurrency, start_at, out))
+                               max_calls // len(per), rate * c / concurrency, start_at, out,
+                               channels))
              for c in per]
     for p in procs:
         p.start()
@@ -363,6 +381,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
     parser.add_argument("--max-calls", type=int, default=200_000, help="calls per phase at most")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; figures are medians")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="handler threads per server worker (0 = the server's default)")
     parser.add_argument("--client-procs", type=int, default=2, help="load-client processes")
     parser.add_argument("--batch", type=int, default=50, help="checks per CheckBatch call")
     parser.add_argument("--cerbos", metavar="PATH", help="a Cerbos binary to compare with")
