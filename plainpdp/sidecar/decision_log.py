@@ -1,10 +1,16 @@
 """Decision logs: one JSON line per decision, written off the hot path.
 
 A handler hands the writer thread what it already has (the request
-message, the Decision, the policy version) through a bounded queue; the
-writer turns it into JSON, masks the configured context fields and writes.
-When the queue is full the line is dropped and counted: a slow sink never
-slows or blocks a decision.
+message, the Decision, the policy version; a batch's messages and
+Decisions as one entry) by appending to a list under a lock: no thread is
+woken per call. The writer takes the whole list every
+:data:`FLUSH_SECONDS` (sooner when it is half full), turns each decision
+into a JSON line, masks the configured context fields and writes. When
+``queue_size`` lines are already waiting, new lines are dropped and
+counted: a slow sink never slows or blocks a decision.
+
+Rendering reuses what repeats: a uid's JSON, a context's masked JSON
+(keyed by its wire bytes), a reason set's JSON, each in a bounded cache.
 
 A line::
 
@@ -20,21 +26,20 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from .convert import check_to_json
+from ..errors import RequestError
+from .convert import entity_to_json, record_to_json
 
 log = logging.getLogger("plainpdp.sidecar")
 
 MASK = "[masked]"
 _PIPE_BUF = 4096
-_STOP = object()
 
 
 def mask(value: Any, names: frozenset[str]) -> Any:
@@ -83,8 +88,18 @@ class NullLog:
     def submit(self, *_args: Any, **_kwargs: Any) -> None:
         return None
 
+    def submit_many(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
     def close(self, timeout: float = 0.0) -> None:
         return None
+
+
+FLUSH_SECONDS = 0.05
+_CACHE_SIZE = 4096  # entries per render cache; cleared when full
+_DEPTH = 64  # nesting rendered (requests deeper than the server's limit were refused)
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class DecisionLog:
@@ -101,12 +116,20 @@ class DecisionLog:
         on_written: Callable[[int], None] | None = None,
     ):
         self._writer = writer
-        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._size = queue_size
+        self._lock = threading.Lock()
+        self._items: list[tuple] = []  # (time, method, requests, decisions, version, internal)
+        self._pending = 0  # lines in _items
+        self._wake = threading.Event()
+        self._stop = False
         self._mask = frozenset(mask_fields)
         self._entities = request_entities
         self._on_dropped = on_dropped
         self._on_written = on_written
         self._pid = os.getpid()
+        self._uids: dict[tuple[str, str], str] = {}
+        self._contexts: dict[bytes, str] = {}
+        self._sets: dict[frozenset, str] = {}
         self.dropped = 0
         self.written = 0
         self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
@@ -123,15 +146,40 @@ class DecisionLog:
         *,
         internal_error: bool = False,
     ) -> None:
-        """Queue one line; never blocks (a full queue drops and counts)."""
-        try:
-            self._queue.put_nowait(
-                (time.time(), method, request, decision, policy_version, internal_error)
-            )
-        except queue.Full:
-            self.dropped += 1
+        """Queue one line; never blocks on the sink (a full queue drops and counts)."""
+        self.submit_many(method, (request,), (decision,), policy_version,
+                         internal_error=internal_error)
+
+    def submit_many(
+        self,
+        method: str,
+        requests: Sequence[Any],
+        decisions: Sequence[Any],
+        policy_version: str,
+        *,
+        internal_error: bool = False,
+    ) -> None:
+        """Queue one line per (request, decision) of a call, as one entry."""
+        n = len(decisions)
+        with self._lock:
+            room = self._size - self._pending
+            if room >= n:
+                self._pending += n
+                self._items.append((time.time(), method, requests, decisions, policy_version,
+                                    internal_error))
+            elif room > 0:  # what fits goes in; the rest is dropped
+                self._pending += room
+                self._items.append((time.time(), method, requests[:room], decisions[:room],
+                                    policy_version, internal_error))
+            full = self._pending * 2 >= self._size
+        if full:
+            self._wake.set()
+        lost = n - max(0, room)
+        if lost > 0:
+            self.dropped += lost
             if self._on_dropped is not None:
-                self._on_dropped()
+                for _ in range(lost):
+                    self._on_dropped()
 
     # ------------------------------------------------------------ writer thread
 
@@ -146,76 +194,126 @@ class DecisionLog:
             self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         return f"{self._second_text}.{int((when - second) * 1000):03d}Z"
 
-    def line(self, item: tuple) -> dict[str, Any]:
-        when, method, request, decision, version, internal = item
-        req = check_to_json(request)
-        if not self._entities:
-            req.pop("entities", None)
+    def line(self, when: float, method: str, request: Any, decision: Any, version: str,
+             internal: bool = False) -> str:
+        """One decision as its JSON line (without the newline)."""
+        parts = [
+            '{"decision_id":', _dumps(decision.decision_id),
+            ',"time":"', self._time(when),
+            '","worker":', str(self._pid),
+            ',"method":', _dumps(method),
+            ',"policy_version":', _dumps(version),
+            ',"request":', self._request(request),
+            ',"decision":', '"allow"' if decision.allowed else '"deny"',
+            ',"reasons":', self._set(decision.reasons),
+            ',"errors":',
+            _dumps([{"policy_id": e.policy_id, "message": e.message} for e in decision.errors])
+            if decision.errors else "[]",
+            ',"ceilings":', self._set(decision.ceilings),
+        ]
+        if internal:
+            parts.append(',"internal_error":true')
+        parts.append("}")
+        return "".join(parts)
+
+    def _uid(self, msg: Any) -> str:
+        key = (msg.type, msg.id)
+        text = self._uids.get(key)
+        if text is None:
+            if len(self._uids) >= _CACHE_SIZE:
+                self._uids.clear()
+            text = self._uids[key] = _dumps({"type": key[0], "id": key[1]})
+        return text
+
+    def _set(self, ids: frozenset) -> str:
+        if not ids:
+            return "[]"
+        text = self._sets.get(ids)
+        if text is None:
+            if len(self._sets) >= _CACHE_SIZE:
+                self._sets.clear()
+            text = self._sets[ids] = _dumps(sorted(ids))
+        return text
+
+    def _request(self, request: Any) -> str:
+        parts = ['{"principal":', self._uid(request.principal),
+                 ',"action":', self._uid(request.action),
+                 ',"resource":', self._uid(request.resource)]
+        unreadable = False
+        if request.HasField("context"):
+            key = request.context.SerializeToString()
+            text = self._contexts.get(key)
+            if text is None:
+                text = self._context(request)
+                if len(self._contexts) >= _CACHE_SIZE:
+                    self._contexts.clear()
+                self._contexts[key] = text
+            parts.append(text)
+            unreadable = text.startswith(',"unreadable"')
+        if self._entities and request.entities:
+            text = self._request_entities(request)
+            if not (unreadable and text.startswith(',"unreadable"')):  # one reason is enough
+                parts.append(text)
+        parts.append("}")
+        return "".join(parts)
+
+    def _context(self, request: Any) -> str:
+        """``,"context":{...}`` masked, or why it could not be read."""
+        try:
+            context = record_to_json(request.context.fields, "context", _DEPTH)
+        except RequestError as err:
+            return ',"unreadable":' + _dumps(err.message)
         if self._mask:
-            if "context" in req:
-                req["context"] = mask(req["context"], self._mask)
-            for e in req.get("entities", ()):
+            context = mask(context, self._mask)
+        return ',"context":' + _dumps(context)
+
+    def _request_entities(self, request: Any) -> str:
+        """``,"entities":[...]`` with attributes and tags masked, or why not."""
+        try:
+            entities = [entity_to_json(e, f"entities[{n}]", _DEPTH)
+                        for n, e in enumerate(request.entities)]
+        except RequestError as err:
+            return ',"unreadable":' + _dumps(err.message)
+        if self._mask:
+            for e in entities:
                 e["attrs"] = mask(e["attrs"], self._mask)
                 if "tags" in e:
                     e["tags"] = mask(e["tags"], self._mask)
-        out: dict[str, Any] = {
-            "decision_id": decision.decision_id,
-            "time": self._time(when),
-            "worker": self._pid,
-            "method": method,
-            "policy_version": version,
-            "request": req,
-            "decision": decision.decision,
-            "reasons": sorted(decision.reasons),
-            "errors": [{"policy_id": e.policy_id, "message": e.message} for e in decision.errors],
-            "ceilings": sorted(decision.ceilings),
-        }
-        if internal:
-            out["internal_error"] = True
-        return out
+        return ',"entities":' + _dumps(entities)
 
     def _run(self) -> None:
-        get = self._queue.get
         while True:
-            item = get()
-            batch = [item]
-            # drain what is already waiting, then write it in one go
-            while len(batch) < 512:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            stop = False
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            with self._lock:
+                items, self._items, self._pending = self._items, [], 0
+                stop = self._stop
             lines = []
-            for it in batch:
-                if it is _STOP:
-                    stop = True
-                    continue
-                try:
-                    lines.append(json.dumps(self.line(it), separators=(",", ":"),
-                                            ensure_ascii=False))
-                except Exception:  # noqa: BLE001 - a bad line must not kill the writer
-                    log.exception("decision log: could not render a line")
+            for when, method, requests, decisions, version, internal in items:
+                for request, decision in zip(requests, decisions, strict=True):
+                    try:
+                        lines.append(self.line(when, method, request, decision, version,
+                                               internal))
+                    except Exception:  # noqa: BLE001 - a bad line must not kill the writer
+                        log.exception("decision log: could not render a line")
             if lines:
+                lines.append("")
                 try:
-                    self._writer(("\n".join(lines) + "\n").encode("utf-8"))
-                    self.written += len(lines)
+                    self._writer("\n".join(lines).encode("utf-8"))
+                    self.written += len(lines) - 1
                     if self._on_written is not None:
-                        self._on_written(len(lines))
+                        self._on_written(len(lines) - 1)
                 except Exception:  # noqa: BLE001
-                    log.exception("decision log: the sink failed; %d line(s) lost", len(lines))
+                    log.exception("decision log: the sink failed; %d line(s) lost",
+                                  len(lines) - 1)
             if stop:
                 return
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued (for up to ``timeout`` seconds), then stop."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self._queue.put(_STOP, timeout=max(0.01, deadline - time.monotonic()))
-                break
-            except queue.Full:
-                if time.monotonic() >= deadline:
-                    log.warning("decision log: sink too slow at shutdown; lines lost")
-                    return
-        self._thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._stop = True
+        self._wake.set()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("decision log: sink too slow at shutdown; lines lost")

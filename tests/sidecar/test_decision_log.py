@@ -69,3 +69,42 @@ def test_a_slow_sink_drops_and_counts_instead_of_blocking():
     log.close()
     lines = b"".join(written).decode().splitlines()
     assert len(lines) + log.dropped == 1000
+
+
+def test_a_batch_is_one_entry_with_a_line_per_decision_in_order():
+    out: list[bytes] = []
+    log = DecisionLog(out.append, mask_fields=["token"])
+    checks = [request(token=vpb.Value(string_value="s3cr3t")), request(n=vpb.Value(long_value=1)),
+              request(token=vpb.Value(string_value="s3cr3t"))]
+    decisions = [Decision(n % 2 == 0, frozenset({f"p{n}"})) for n in range(3)]
+    log.submit_many("CheckBatch", checks, decisions, "v9")
+    log.close()
+    lines = [json.loads(x) for x in b"".join(out).decode().splitlines()]
+    assert [x["decision_id"] for x in lines] == [d.decision_id for d in decisions]
+    assert [x["decision"] for x in lines] == ["allow", "deny", "allow"]
+    assert [x["reasons"] for x in lines] == [["p0"], ["p1"], ["p2"]]
+    assert [x["request"]["context"] for x in lines] == [{"token": MASK}, {"n": 1}, {"token": MASK}]
+    assert {x["method"] for x in lines} == {"CheckBatch"} and log.written == 3
+
+
+def test_a_batch_that_does_not_fit_keeps_what_fits_and_counts_the_rest():
+    gate = threading.Event()
+    written: list[bytes] = []
+    log = DecisionLog(lambda data: (gate.wait(10), written.append(data)), queue_size=4)
+    decisions = [Decision(True, frozenset()) for _ in range(6)]
+    log.submit_many("CheckBatch", [request()] * 6, decisions, "v")
+    assert log.dropped == 2
+    gate.set()
+    log.close()
+    lines = [json.loads(x) for x in b"".join(written).decode().splitlines()]
+    assert [x["decision_id"] for x in lines] == [d.decision_id for d in decisions[:4]]
+
+
+def test_an_unreadable_context_is_logged_as_such():
+    out: list[bytes] = []
+    log = DecisionLog(out.append)
+    bad = request(x=vpb.Value())  # no kind set
+    log.submit("Check", bad, Decision(False, frozenset()), "v")
+    log.close()
+    line = json.loads(b"".join(out))
+    assert "no kind set" in line["request"]["unreadable"] and "context" not in line["request"]
