@@ -161,20 +161,29 @@ def entity_to_json(e: vpb.Entity, where: str, depth: int) -> dict[str, Any]:
     return out
 
 
-def check_to_args(req: pb.CheckRequest, depth: int, where: str = "") -> tuple:
+def check_to_args(req: pb.CheckRequest, depth: int, where: str = "",
+                  contexts: dict[bytes, dict] | None = None) -> tuple:
     """(principal, action, resource, context, entities) for ``Engine.is_authorized``.
 
     ``where`` prefixes the field path in an error (e.g. ``check.``); it is
-    only formatted when there is one.
+    only formatted when there is one. ``contexts`` (one batch's) maps a
+    context's wire bytes to its converted dict, so equal contexts in a batch
+    become one object, which the engine then parses once.
     """
     if where:
         try:
-            return check_to_args(req, depth)
+            return check_to_args(req, depth, contexts=contexts)
         except ConvertError as err:
             raise ConvertError(f"{where}{err.message}") from None
-    context = (
-        record_to_json(req.context.fields, "context", depth) if req.HasField("context") else None
-    )
+    context = None
+    if req.HasField("context"):
+        if contexts is None:
+            context = record_to_json(req.context.fields, "context", depth)
+        else:
+            key = req.context.SerializeToString()
+            context = contexts.get(key)
+            if context is None:
+                context = contexts[key] = record_to_json(req.context.fields, "context", depth)
     entities = (
         [entity_to_json(e, f"entities[{n}]", depth) for n, e in enumerate(req.entities)]
         if req.entities

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from plainpdp import CedarSet, EntityUid, Record, RequestError
+from plainpdp._generated.plainpdp.v1 import authorization_pb2 as pb
 from plainpdp._generated.plainpdp.v1 import values_pb2 as vpb
 from plainpdp.extensions import Decimal, IPAddr
 from plainpdp.sidecar.convert import (
+    check_to_args,
     check_to_json,
     context_to_proto,
     entities_to_proto,
@@ -119,3 +121,25 @@ def test_entities_to_proto_and_back():
     back = check_to_json(request)["entities"][0]
     assert back["attrs"] == entities[0]["attrs"]
     assert back["parents"] == entities[0]["parents"]
+
+
+def test_equal_contexts_in_a_batch_become_one_object():
+    def check(user: str, mfa: bool) -> pb.CheckRequest:
+        return pb.CheckRequest(principal=vpb.EntityUid(type="User", id=user),
+                               action=vpb.EntityUid(type="Action", id="view"),
+                               resource=vpb.EntityUid(type="Document", id="d"),
+                               context=context_to_proto({"mfa": mfa}))
+
+    contexts: dict = {}
+    args = [check_to_args(check(u, m), 32, contexts=contexts)
+            for u, m in (("a", True), ("b", True), ("c", False))]
+    assert args[0][3] is args[1][3] and args[0][3] == {"mfa": True}
+    assert args[2][3] == {"mfa": False} and args[2][3] is not args[0][3]
+    # without a batch's memo each check gets its own
+    one, two = (check_to_args(check("a", True), 32)[3] for _ in range(2))
+    assert one == two and one is not two
+    # an error still names the check
+    bad = check("a", True)
+    bad.context.fields["x"].CopyFrom(vpb.Value())
+    with pytest.raises(RequestError, match=r"checks\[3\]\.context\.x: value has no kind"):
+        check_to_args(bad, 32, "checks[3].", contexts=contexts)
