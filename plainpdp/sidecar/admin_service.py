@@ -15,10 +15,10 @@ place (:meth:`PartnerAdminServicer._call`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -277,6 +277,11 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
         self.max_bytes = worker.config.server.max_request_bytes
         self._md: tuple = (((WORKER_KEY, str(os.getpid())),)
                            if worker.config.server.worker_metadata else ())
+        # Admin calls run in the server's handler threads and some are slow on
+        # purpose (scrypt): at most half the threads may run them, so a burst of
+        # sign-ins never leaves authorization checks waiting for a thread.
+        self.slots = max(1, worker.config.server.threads // 2)
+        self._slots = threading.BoundedSemaphore(self.slots)
 
     def _admin(self) -> AdminService:
         admin = getattr(self.worker.reloader, "admin", None)
@@ -296,22 +301,35 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
             return admin.authenticate_service(token.strip(), on_behalf)
         return admin.authenticate(token.strip())
 
-    async def _call(self, context: Any, method: str, request: Any,
-                    work: Callable[[AdminService, Any], Any], *, auth: bool = True) -> Any:
-        """Run ``work(admin, actor)`` in a thread; map errors to status codes."""
+    def _call(self, context: Any, method: str, request: Any,
+              work: Callable[[AdminService, Any], Any], *, auth: bool = True) -> Any:
+        """Run ``work(admin, actor)`` (in the server's handler thread); map errors
+        to status codes."""
         started = perf_counter()
+        if not self._slots.acquire(blocking=False):
+            self.metrics.observe(f"admin.{method}", Code.RESOURCE_EXHAUSTED.name,
+                                 perf_counter() - started)
+            context.set_trailing_metadata(self._md + ((RETRY_AFTER, "1"),))
+            context.abort(Code.RESOURCE_EXHAUSTED,
+                          f"this worker runs at most {self.slots} admin calls at once (half "
+                          "its server.threads, so authorization checks always find a "
+                          "thread); retry shortly")
+        try:
+            return self._run(context, method, request, work, auth, started)
+        finally:
+            self._slots.release()
+
+    def _run(self, context: Any, method: str, request: Any,
+             work: Callable[[AdminService, Any], Any], auth: bool, started: float) -> Any:
+        """``_call`` holding an admin slot."""
         code, message, md = Code.OK, "", ()
         try:
             if request.ByteSize() > self.max_bytes:
                 raise _BadRequest(f"request is {request.ByteSize()} bytes; the limit is "
                                   f"{self.max_bytes} (server.max_request_bytes)")
             admin = self._admin()
-
-            def run() -> Any:
-                actor = self._actor(admin, context) if auth else None
-                return work(admin, actor)
-
-            result = await asyncio.get_running_loop().run_in_executor(None, run)
+            actor = self._actor(admin, context) if auth else None
+            result = work(admin, actor)
         except _Unavailable:
             code, message = Code.UNAVAILABLE, "this sidecar has no admin store (--store PATH)"
         except AuthenticationError as err:
@@ -335,140 +353,140 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
             log.exception("internal error in PartnerAdminService/%s", method)
             code, message = Code.INTERNAL, "internal error (details are in the sidecar log)"
         self.metrics.observe(f"admin.{method}", code.name, perf_counter() - started)
+        if self._md or md:
+            context.set_trailing_metadata(self._md + md)
         if code is not Code.OK:
-            await context.abort(code, message, trailing_metadata=self._md + md)
-        if self._md:
-            context.set_trailing_metadata(self._md)
+            context.abort(code, message)  # raises: the call ends here
         return result
 
     # ------------------------------------------------------------ credentials
 
-    async def SignIn(self, request, context):
+    def SignIn(self, request, context):
         peer = context.peer() or ""
 
         def work(admin, _):
             s = admin.sign_in(request.user_id, request.password, source=peer.rsplit(":", 1)[0])
             return apb.SignInResponse(session_token=s.token, user_id=s.user,
                                       expires_at=_ts(s.expires_at))
-        return await self._call(context, "SignIn", request, work, auth=False)
+        return self._call(context, "SignIn", request, work, auth=False)
 
-    async def SignOut(self, request, context):
+    def SignOut(self, request, context):
         def work(admin, actor):
             md = {k.lower(): v for k, v in (context.invocation_metadata() or ())}
             admin.sign_out(md.get(AUTHORIZATION, "").partition(" ")[2].strip())
             return apb.SignOutResponse()
-        return await self._call(context, "SignOut", request, work)
+        return self._call(context, "SignOut", request, work)
 
-    async def ChangePassword(self, request, context):
-        return await self._call(context, "ChangePassword", request, lambda a, actor: _change(
+    def ChangePassword(self, request, context):
+        return self._call(context, "ChangePassword", request, lambda a, actor: _change(
             a.change_password(actor, request.current_password, request.new_password)))
 
-    async def CompletePasswordReset(self, request, context):
-        return await self._call(context, "CompletePasswordReset", request, lambda a, _: _change(
+    def CompletePasswordReset(self, request, context):
+        return self._call(context, "CompletePasswordReset", request, lambda a, _: _change(
             a.complete_password_reset(request.reset_token, request.new_password)), auth=False)
 
     # ------------------------------------------------------------ partners
 
-    async def CreatePartner(self, request, context):
-        return await self._call(context, "CreatePartner", request, lambda a, actor: _change(
+    def CreatePartner(self, request, context):
+        return self._call(context, "CreatePartner", request, lambda a, actor: _change(
             a.create_partner(actor, request.partner_id, name=request.name, kind=request.kind,
                              tier=request.tier)))
 
-    async def UpdatePartner(self, request, context):
-        return await self._call(context, "UpdatePartner", request, lambda a, actor: _change(
+    def UpdatePartner(self, request, context):
+        return self._call(context, "UpdatePartner", request, lambda a, actor: _change(
             a.update_partner(actor, request.partner_id, version=_version(request.expected_version),
                              name=_opt(request.name), kind=_opt(request.kind),
                              tier=_opt(request.tier))))
 
-    async def SuspendPartner(self, request, context):
-        return await self._call(context, "SuspendPartner", request, lambda a, actor: _change(
+    def SuspendPartner(self, request, context):
+        return self._call(context, "SuspendPartner", request, lambda a, actor: _change(
             a.suspend_partner(actor, request.partner_id,
                               version=_version(request.expected_version))))
 
-    async def ReactivatePartner(self, request, context):
-        return await self._call(context, "ReactivatePartner", request, lambda a, actor: _change(
+    def ReactivatePartner(self, request, context):
+        return self._call(context, "ReactivatePartner", request, lambda a, actor: _change(
             a.reactivate_partner(actor, request.partner_id,
                                  version=_version(request.expected_version))))
 
-    async def GetPartner(self, request, context):
-        return await self._call(context, "GetPartner", request, lambda a, actor: _partner(
+    def GetPartner(self, request, context):
+        return self._call(context, "GetPartner", request, lambda a, actor: _partner(
             a.get_partner(actor, request.partner_id)))
 
-    async def ListPartners(self, request, context):
-        return await self._call(context, "ListPartners", request, lambda a, actor:
+    def ListPartners(self, request, context):
+        return self._call(context, "ListPartners", request, lambda a, actor:
                                 apb.ListPartnersResponse(
                                     partners=[_partner(p) for p in a.list_partners(actor)]))
 
     # ------------------------------------------------------------ users
 
-    async def CreateUser(self, request, context):
-        return await self._call(context, "CreateUser", request, lambda a, actor: _change(
+    def CreateUser(self, request, context):
+        return self._call(context, "CreateUser", request, lambda a, actor: _change(
             a.create_user(actor, request.user_id, partner=request.partner,
                           display_name=request.display_name, email=request.email,
                           region=request.region, invite=request.invite)))
 
-    async def GetUser(self, request, context):
-        return await self._call(context, "GetUser", request,
+    def GetUser(self, request, context):
+        return self._call(context, "GetUser", request,
                                 lambda a, actor: _user(a.get_user(actor, request.user_id)))
 
-    async def ListUsers(self, request, context):
-        return await self._call(context, "ListUsers", request, lambda a, actor:
+    def ListUsers(self, request, context):
+        return self._call(context, "ListUsers", request, lambda a, actor:
                                 apb.ListUsersResponse(users=[
                                     _user(u) for u in a.list_users(actor, _opt(request.partner))]))
 
-    async def UpdateUser(self, request, context):
-        return await self._call(context, "UpdateUser", request, lambda a, actor: _change(
+    def UpdateUser(self, request, context):
+        return self._call(context, "UpdateUser", request, lambda a, actor: _change(
             a.update_user(actor, request.user_id, version=_version(request.expected_version),
                           display_name=_opt(request.display_name), email=_opt(request.email),
                           region=_opt(request.region))))
 
-    async def DeactivateUser(self, request, context):
-        return await self._call(context, "DeactivateUser", request, lambda a, actor: _change(
+    def DeactivateUser(self, request, context):
+        return self._call(context, "DeactivateUser", request, lambda a, actor: _change(
             a.deactivate_user(actor, request.user_id,
                               version=_version(request.expected_version))))
 
-    async def ReactivateUser(self, request, context):
-        return await self._call(context, "ReactivateUser", request, lambda a, actor: _change(
+    def ReactivateUser(self, request, context):
+        return self._call(context, "ReactivateUser", request, lambda a, actor: _change(
             a.reactivate_user(actor, request.user_id,
                               version=_version(request.expected_version))))
 
-    async def UnlockUser(self, request, context):
-        return await self._call(context, "UnlockUser", request, lambda a, actor: _change(
+    def UnlockUser(self, request, context):
+        return self._call(context, "UnlockUser", request, lambda a, actor: _change(
             a.unlock_user(actor, request.user_id, version=_version(request.expected_version))))
 
-    async def SetPassword(self, request, context):
-        return await self._call(context, "SetPassword", request, lambda a, actor: _change(
+    def SetPassword(self, request, context):
+        return self._call(context, "SetPassword", request, lambda a, actor: _change(
             a.set_password(actor, request.user_id, request.new_password,
                            version=_version(request.expected_version))))
 
-    async def StartPasswordReset(self, request, context):
-        return await self._call(context, "StartPasswordReset", request, lambda a, actor: _change(
+    def StartPasswordReset(self, request, context):
+        return self._call(context, "StartPasswordReset", request, lambda a, actor: _change(
             a.start_password_reset(actor, request.user_id)))
 
-    async def CreateService(self, request, context):
-        return await self._call(context, "CreateService", request, lambda a, actor: _change(
+    def CreateService(self, request, context):
+        return self._call(context, "CreateService", request, lambda a, actor: _change(
             a.create_service(actor, request.service_id, partner=_opt(request.partner),
                              name=request.name)))
 
-    async def RevokeService(self, request, context):
-        return await self._call(context, "RevokeService", request, lambda a, actor: _change(
+    def RevokeService(self, request, context):
+        return self._call(context, "RevokeService", request, lambda a, actor: _change(
             a.revoke_service(actor, request.service_id)))
 
     # ------------------------------------------------------------ roles
 
-    async def CreateRole(self, request, context):
-        return await self._call(context, "CreateRole", request, lambda a, actor: _change(
+    def CreateRole(self, request, context):
+        return self._call(context, "CreateRole", request, lambda a, actor: _change(
             a.create_role(actor, request.partner, request.name, kind=request.kind or "Role")))
 
-    async def ListRoles(self, request, context):
+    def ListRoles(self, request, context):
         def work(a, actor):
             roles = a.list_roles(actor, _opt(request.partner))
             return apb.ListRolesResponse(roles=[
                 apb.RoleRecord(uid=_uid_msg(r.uid), name=r.name, partner=r.partner or "")
                 for r in roles])
-        return await self._call(context, "ListRoles", request, work)
+        return self._call(context, "ListRoles", request, work)
 
-    async def AssignRole(self, request, context):
+    def AssignRole(self, request, context):
         def work(a, actor):
             until = (request.expires_at.ToDatetime(tzinfo=UTC)
                      if request.HasField("expires_at") else None)
@@ -476,31 +494,31 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
                                          uid_from_proto(request.role, "role"),
                                          version=_version(request.expected_version),
                                          expires_at=until))
-        return await self._call(context, "AssignRole", request, work)
+        return self._call(context, "AssignRole", request, work)
 
-    async def RevokeRole(self, request, context):
-        return await self._call(context, "RevokeRole", request, lambda a, actor: _change(
+    def RevokeRole(self, request, context):
+        return self._call(context, "RevokeRole", request, lambda a, actor: _change(
             a.revoke_role(actor, request.user_id, uid_from_proto(request.role, "role"),
                           version=_version(request.expected_version))))
 
     # ------------------------------------------------------------ reports
 
-    async def AccessReport(self, request, context):
+    def AccessReport(self, request, context):
         def work(a, actor):
             r = a.access_report(actor, request.user_id, context=_context(request, self.depth))
             return apb.AccessReportResponse(subject=r.subject, entries=_entries(r.entries),
                                             store_version=r.version)
-        return await self._call(context, "AccessReport", request, work)
+        return self._call(context, "AccessReport", request, work)
 
-    async def WhoCanAccess(self, request, context):
+    def WhoCanAccess(self, request, context):
         def work(a, actor):
             r = a.who_can(actor, uid_from_proto(request.resource, "resource"),
                           partner=_opt(request.partner), context=_context(request, self.depth))
             return apb.AccessReportResponse(subject=r.subject, entries=_entries(r.entries),
                                             store_version=r.version)
-        return await self._call(context, "WhoCanAccess", request, work)
+        return self._call(context, "WhoCanAccess", request, work)
 
-    async def RecertificationReport(self, request, context):
+    def RecertificationReport(self, request, context):
         def work(a, actor):
             r = a.recertification_report(actor, _opt(request.partner),
                                          context=_context(request, self.depth))
@@ -508,32 +526,32 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
                 partner=r.partner, store_version=r.version, generated_at=_ts(r.generated_at),
                 items=[apb.RecertificationItem(user=_user(i.user), access=_entries(i.access))
                        for i in r.items])
-        return await self._call(context, "RecertificationReport", request, work)
+        return self._call(context, "RecertificationReport", request, work)
 
-    async def ConfirmAccess(self, request, context):
-        return await self._call(context, "ConfirmAccess", request, lambda a, actor: _change(
+    def ConfirmAccess(self, request, context):
+        return self._call(context, "ConfirmAccess", request, lambda a, actor: _change(
             a.confirm_access(actor, request.user_id, version=_version(request.expected_version))))
 
     # ------------------------------------------------------------ partner policies
 
-    async def PutPartnerPolicy(self, request, context):
-        return await self._call(context, "PutPartnerPolicy", request, lambda a, actor: _change(
+    def PutPartnerPolicy(self, request, context):
+        return self._call(context, "PutPartnerPolicy", request, lambda a, actor: _change(
             a.put_partner_policy(actor, request.name, request.text,
                                  partner=_opt(request.partner),
                                  version=int(request.expected_version))))
 
-    async def GetPartnerPolicy(self, request, context):
-        return await self._call(context, "GetPartnerPolicy", request, lambda a, actor: _policy(
+    def GetPartnerPolicy(self, request, context):
+        return self._call(context, "GetPartnerPolicy", request, lambda a, actor: _policy(
             a.get_partner_policy(actor, request.name, partner=_opt(request.partner))))
 
-    async def ListPartnerPolicies(self, request, context):
-        return await self._call(context, "ListPartnerPolicies", request, lambda a, actor:
+    def ListPartnerPolicies(self, request, context):
+        return self._call(context, "ListPartnerPolicies", request, lambda a, actor:
                                 apb.ListPartnerPoliciesResponse(policies=[
                                     _policy(d) for d in a.list_partner_policies(
                                         actor, partner=_opt(request.partner))]))
 
-    async def DeletePartnerPolicy(self, request, context):
-        return await self._call(context, "DeletePartnerPolicy", request, lambda a, actor:
+    def DeletePartnerPolicy(self, request, context):
+        return self._call(context, "DeletePartnerPolicy", request, lambda a, actor:
                                 _change(a.delete_partner_policy(
                                     actor, request.name,
                                     version=_version(request.expected_version),
@@ -541,7 +559,7 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
 
     # ------------------------------------------------------------ audit
 
-    async def ListAudit(self, request, context):
+    def ListAudit(self, request, context):
         def work(a, actor):
             records = a.audit(actor, partner=_opt(request.partner), limit=request.limit or 100,
                               before_id=request.before_id or None)
@@ -551,11 +569,11 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
                 decision=r.decision, outcome=r.outcome, reasons=list(r.reasons),
                 changes_json=json.dumps(r.changes, sort_keys=True),
                 store_version=r.store_version or 0, message=r.message) for r in records])
-        return await self._call(context, "ListAudit", request, work)
+        return self._call(context, "ListAudit", request, work)
 
     # ------------------------------------------------------------ read-your-writes
 
-    async def CheckAtVersion(self, request, context):
+    def CheckAtVersion(self, request, context):
         def work(a, _):
             p, act, r, ctx, ents = check_to_args(request.check, self.depth, "check.")
             timeout = (request.timeout_ms or 5000) / 1000.0
@@ -564,7 +582,7 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
             version = snap.policies.fingerprint
             self.worker.decision_log.submit("CheckAtVersion", request.check, decision, version)
             return decision_to_proto(decision, version, request.check.explain)
-        return await self._call(context, "CheckAtVersion", request, work, auth=False)
+        return self._call(context, "CheckAtVersion", request, work, auth=False)
 
 
 class _Unavailable(Exception):

@@ -30,6 +30,10 @@ class ServerConfig:
     listen: str = DEFAULT_LISTEN
     # worker processes sharing the port (SO_REUSEPORT); 0 = one per core
     workers: int = 1
+    # handler threads per worker: calls beyond this wait their turn; each
+    # open health Watch stream holds one while it lasts; admin calls may use
+    # at most half (more at once are RESOURCE_EXHAUSTED, retry-after 1)
+    threads: int = 8
     # a request larger than this is INVALID_ARGUMENT; gRPC itself refuses
     # (RESOURCE_EXHAUSTED) anything over twice this before parsing it
     max_request_bytes: int = 4 * 1024 * 1024
@@ -165,7 +169,7 @@ class SidecarConfig:
         parse_address(s.listen, "server.listen")
         if self.metrics.listen:
             parse_address(self.metrics.listen, "metrics.listen")
-        for name in ("max_request_bytes", "max_batch", "max_value_depth", "page_size_default",
+        for name in ("threads", "max_request_bytes", "max_batch", "max_value_depth", "page_size_default",
                      "page_size_max"):
             if getattr(s, name) < 1:
                 raise ConfigError(f"server.{name} must be at least 1")

@@ -9,7 +9,6 @@ a deny in the decision log).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import bisect
@@ -79,23 +78,25 @@ class ServiceBase:
             context.set_trailing_metadata(self._md)
         self.metrics.observe(method, "OK", perf_counter() - started)
 
-    async def fail(
+    def fail(
         self, context: Any, method: str, started: float, code: grpc.StatusCode, message: str,
         error_type: str | None = None,
     ) -> Any:
         self.metrics.observe(method, code.name, perf_counter() - started)
         md = self._md + (((ERROR_TYPE_KEY, error_type),) if error_type else ())
-        await context.abort(code, message, trailing_metadata=md or None)
+        if md:
+            context.set_trailing_metadata(md)
+        context.abort(code, message)  # raises: the call ends here
 
-    async def invalid(self, context: Any, method: str, started: float, err: PlainPDPError) -> Any:
-        await self.fail(context, method, started, Code.INVALID_ARGUMENT, err.message,
+    def invalid(self, context: Any, method: str, started: float, err: PlainPDPError) -> Any:
+        self.fail(context, method, started, Code.INVALID_ARGUMENT, err.message,
                         _public_type(err))
 
-    async def unavailable(self, context: Any, method: str, started: float) -> Any:
-        await self.fail(context, method, started, Code.UNAVAILABLE,
+    def unavailable(self, context: Any, method: str, started: float) -> Any:
+        self.fail(context, method, started, Code.UNAVAILABLE,
                         "starting: the policies are still loading; retry shortly")
 
-    async def internal(
+    def internal(
         self, context: Any, method: str, started: float, requests: list, version: str,
     ) -> Any:
         """A bug: log it with a reference, log a deny per request, answer INTERNAL."""
@@ -106,7 +107,7 @@ class ServiceBase:
             self.metrics.internal.inc()
             self.decision_log.submit(method, req, decision, version, internal_error=True)
         log.exception("internal error in %s%s", method, f" (decision id {ref})" if ref else "")
-        await self.fail(context, method, started, Code.INTERNAL,
+        self.fail(context, method, started, Code.INTERNAL,
                         INTERNAL_MESSAGE.format(ref=f", decision id {ref}" if ref else ""))
 
 
@@ -126,29 +127,29 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
 
     # ------------------------------------------------------------ checks
 
-    async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
+    def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
         started = perf_counter()
         snap = self.worker.reloader.current
         if snap is None:
-            return await self.unavailable(context, "Check", started)
+            return self.unavailable(context, "Check", started)
         try:
             self.check_size(request)
             decision = snap.engine.is_authorized(*check_to_args(request, self.depth))
             response = decision_to_proto(decision, snap.policy_version, request.explain)
         except PlainPDPError as err:
-            return await self.invalid(context, "Check", started, err)
+            return self.invalid(context, "Check", started, err)
         except Exception:  # noqa: BLE001 - a bug: deny, INTERNAL, logged
-            return await self.internal(context, "Check", started, [request], snap.policy_version)
+            return self.internal(context, "Check", started, [request], snap.policy_version)
         (self.metrics.allow if decision.allowed else self.metrics.deny).inc()
         self.decision_log.submit("Check", request, decision, snap.policy_version)
         self.done(context, "Check", started)
         return response
 
-    async def CheckBatch(self, request: pb.CheckBatchRequest, context: Any) -> pb.CheckBatchResponse:
+    def CheckBatch(self, request: pb.CheckBatchRequest, context: Any) -> pb.CheckBatchResponse:
         started = perf_counter()
         snap = self.worker.reloader.current
         if snap is None:
-            return await self.unavailable(context, "CheckBatch", started)
+            return self.unavailable(context, "CheckBatch", started)
         checks = request.checks
         try:
             if len(checks) > self.max_batch:
@@ -159,34 +160,32 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
             self.check_size(request)
             depth = self.depth
             items = []
+            contexts: dict[bytes, dict] = {}  # equal contexts: one object, parsed once
             for n, check in enumerate(checks):
                 try:
-                    items.append(check_to_args(check, depth))
+                    items.append(check_to_args(check, depth, contexts=contexts))
                 except ConvertError as err:  # messages start with the field's path
                     raise ConvertError(f"checks[{n}].{err.message}") from None
             decisions = snap.engine.is_authorized_batch(items)
             version = snap.policy_version
             response = decisions_to_proto(decisions, checks, version)
         except PlainPDPError as err:
-            return await self.invalid(context, "CheckBatch", started, err)
+            return self.invalid(context, "CheckBatch", started, err)
         except Exception:  # noqa: BLE001
-            return await self.internal(context, "CheckBatch", started, list(checks),
+            return self.internal(context, "CheckBatch", started, list(checks),
                                        snap.policy_version)
-        allow, deny, submit = self.metrics.allow, self.metrics.deny, self.decision_log.submit
-        n_allow = 0
-        for d, c in zip(decisions, checks, strict=True):
-            n_allow += d.allowed
-            submit("CheckBatch", c, d, version)
+        n_allow = sum(d.allowed for d in decisions)
         if n_allow:
-            allow.inc(n_allow)
+            self.metrics.allow.inc(n_allow)
         if len(decisions) - n_allow:
-            deny.inc(len(decisions) - n_allow)
+            self.metrics.deny.inc(len(decisions) - n_allow)
+        self.decision_log.submit_many("CheckBatch", checks, decisions, version)
         self.done(context, "CheckBatch", started)
         return response
 
     # ------------------------------------------------------------ listings
 
-    async def ListAllowedResources(
+    def ListAllowedResources(
         self, request: pb.ListAllowedResourcesRequest, context: Any
     ) -> pb.ListAllowedResourcesResponse:
         def query(snap: Any, ctx: Any) -> tuple[tuple, Callable[[], list]]:
@@ -199,9 +198,9 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
             return pb.ListAllowedResourcesResponse(resources=uids, next_page_token=token,
                                                    policy_version=version)
 
-        return await self._listing("ListAllowedResources", request, context, query, respond)
+        return self._listing("ListAllowedResources", request, context, query, respond)
 
-    async def WhoCan(self, request: pb.WhoCanRequest, context: Any) -> pb.WhoCanResponse:
+    def WhoCan(self, request: pb.WhoCanRequest, context: Any) -> pb.WhoCanResponse:
         def query(snap: Any, ctx: Any) -> tuple[tuple, Callable[[], list]]:
             a = uid_from_proto(request.action, "action")
             r = uid_from_proto(request.resource, "resource")
@@ -213,16 +212,16 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
             return pb.WhoCanResponse(principals=uids, next_page_token=token,
                                      policy_version=version)
 
-        return await self._listing("WhoCan", request, context, query, respond)
+        return self._listing("WhoCan", request, context, query, respond)
 
-    async def AllowedActions(
+    def AllowedActions(
         self, request: pb.AllowedActionsRequest, context: Any
     ) -> pb.AllowedActionsResponse:
         method = "AllowedActions"
         started = perf_counter()
         snap = self.worker.reloader.current
         if snap is None:
-            return await self.unavailable(context, method, started)
+            return self.unavailable(context, method, started)
         try:
             self.check_size(request)
             p = uid_from_proto(request.principal, "principal")
@@ -231,9 +230,9 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
             response = pb.AllowedActionsResponse(actions=uids_to_proto(actions),
                                                  policy_version=snap.policy_version)
         except PlainPDPError as err:
-            return await self.invalid(context, method, started, err)
+            return self.invalid(context, method, started, err)
         except Exception:  # noqa: BLE001 - a bug: INTERNAL, logged
-            return await self.internal(context, method, started, [], snap.policy_version)
+            return self.internal(context, method, started, [], snap.policy_version)
         self.done(context, method, started)
         return response
 
@@ -242,7 +241,7 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
             return None
         return record_to_json(request.context.fields, "context", self.depth)
 
-    async def _listing(
+    def _listing(
         self, method: str, request: Any, context: Any,
         query: Callable[[Any, Any], tuple[tuple, Callable[[], list]]],
         respond: Callable[[list, str, str], Any],
@@ -252,7 +251,7 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
         started = perf_counter()
         snap = self.worker.reloader.current
         if snap is None:
-            return await self.unavailable(context, method, started)
+            return self.unavailable(context, method, started)
         try:
             self.check_size(request)
             if request.page_size < 0:
@@ -270,8 +269,7 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
             cache_key = (method, key)
             everything = self._listings.get(cache_key)
             if everything is None:
-                # off the event loop: a large store's listing must not stall the checks
-                found = await asyncio.get_running_loop().run_in_executor(None, compute)
+                found = compute()  # in this call's thread; other calls go on meanwhile
                 everything = [(str(u), u) for u in found]
                 everything.sort(key=_first)  # the engine's order; sorting again is cheap
                 if self._listed_from is snap:  # not if a reload came while computing
@@ -282,9 +280,9 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
             token = _encode_token(qhash, page[-1]) if more else ""
             response = respond(uids_to_proto(page), token, snap.policy_version)
         except PlainPDPError as err:
-            return await self.invalid(context, method, started, err)
+            return self.invalid(context, method, started, err)
         except Exception:  # noqa: BLE001 - a bug: INTERNAL, logged
-            return await self.internal(context, method, started, [], snap.policy_version)
+            return self.internal(context, method, started, [], snap.policy_version)
         self.done(context, method, started)
         return response
 

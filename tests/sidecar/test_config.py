@@ -50,6 +50,7 @@ def test_yaml_file(tmp_path):
         ("[server]\nworkers = 'two'\n", "server.workers must be a integer"),
         ("[server]\nlisten = 'nowhere'\n", "not HOST:PORT"),
         ("[server]\nmax_batch = 0\n", "max_batch must be at least 1"),
+        ("[server]\nthreads = 0\n", "threads must be at least 1"),
         ("[server\n", "not valid TOML"),
     ],
 )

@@ -8,10 +8,10 @@ only what it loads is chosen by the test: a load that waits for a signal
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import grpc
@@ -70,21 +70,15 @@ class InProcessWorker:
             setattr(config.server, key, value)
         config.policies.reload_interval_seconds = 0
         self.lines: list[bytes] = []
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
         self.worker = Worker(config, source=source, log_writer=self.lines.append)
-        self.port = self.run(self.worker.start())
+        self.port = self.worker.start()
         self.target = f"127.0.0.1:{self.port}"
-        self.loading = asyncio.run_coroutine_threadsafe(self.worker.load(), self.loop)
-
-    def run(self, coro, timeout: float = 20):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        self._pool = ThreadPoolExecutor(1)
+        self.loading: Future = self._pool.submit(self.worker.load)
 
     def close(self) -> None:
-        self.run(self.worker.shutdown())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
+        self.worker.shutdown()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 @pytest.fixture
@@ -124,7 +118,7 @@ def test_not_serving_while_loading_then_serving(inprocess):
     assert stub.Check(REQUEST, timeout=5).decision == pb.EFFECT_ALLOW
 
     # and NOT_SERVING again once shutdown starts
-    w.run(w.worker.health.enter_graceful_shutdown())
+    w.worker.health.enter_graceful_shutdown()
     status = health.Check(health_pb2.HealthCheckRequest(), timeout=5).status
     assert status == health_pb2.HealthCheckResponse.NOT_SERVING
     ch.close()
@@ -196,4 +190,48 @@ def test_size_and_batch_limits_come_from_the_config(inprocess):
         stub.Check(big, timeout=5)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "the limit is 2000 (server.max_request_bytes)" in info.value.details()
+    ch.close()
+
+
+def test_slow_admin_calls_never_take_the_threads_checks_need(inprocess, monkeypatch):
+    """Admin calls (a sign-in hashes a password for tens of milliseconds) may
+    hold at most half the handler threads: beyond that they are refused with
+    RESOURCE_EXHAUSTED and a retry-after, and checks are answered meanwhile."""
+    from plainpdp._generated.plainpdp.v1 import admin_pb2 as apb
+    from plainpdp._generated.plainpdp.v1 import admin_pb2_grpc as apb_grpc
+    from plainpdp.sidecar.admin_service import PartnerAdminServicer
+
+    release = threading.Event()
+    inside = threading.Semaphore(0)
+    original = PartnerAdminServicer._admin
+
+    def slow_admin(self):  # the test's stand-in for a slow password hash
+        inside.release()
+        release.wait(20)
+        return original(self)
+
+    monkeypatch.setattr(PartnerAdminServicer, "_admin", slow_admin)
+    w = inprocess(Source(str(POLICIES)), threads=4)  # so two admin slots
+    w.loading.result(20)
+    ch = channel(w.target)
+    admin = apb_grpc.PartnerAdminServiceStub(ch)
+    authz = pb_grpc.AuthorizationServiceStub(ch)
+    sign_in = apb.SignInRequest(user_id="erin", password="not-logged-anywhere")
+    try:
+        held = [admin.SignIn.future(sign_in, timeout=20) for _ in range(2)]
+        for _ in held:
+            assert inside.acquire(timeout=10)
+        with pytest.raises(grpc.RpcError) as info:
+            admin.SignIn(sign_in, timeout=5)
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "at most 2 admin calls" in info.value.details()
+        assert ("retry-after", "1") in (info.value.trailing_metadata() or ())
+        for _ in range(5):  # the other two threads keep answering checks
+            assert authz.Check(REQUEST, timeout=5).decision == pb.EFFECT_ALLOW
+    finally:
+        release.set()
+    for call in held:  # the held calls finish (no admin store here: UNAVAILABLE)
+        with pytest.raises(grpc.RpcError) as info:
+            call.result(timeout=20)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
     ch.close()
