@@ -87,12 +87,12 @@ def fail(message: str) -> Any:
     raise EvaluationError(message)
 
 
-def memo(table: dict, key: int, compute: Any) -> Any:
-    """Compute a sub-expression's value and keep it in the entity's table.
+def keep(table: dict, key: int, value: Any) -> Any:
+    """Keep a sub-expression's value, just computed, in the entity's table.
 
-    An error is not kept: it is raised again, the same, the next time.
+    Called only when the value was not there, with the value as an argument,
+    so an error is not kept: it is raised again, the same, the next time.
     """
-    value = compute()
     if len(table) >= VALUE_LIMIT:
         table.clear()
     table[key] = value
@@ -190,7 +190,7 @@ class CodeGenerator:
         value = self.temp()
         source = (
             "(" + value + " if (" + value + " := " + table + ".get(" + key + ")) is not None"
-            " else memo(" + table + ", " + key + ", lambda: " + code + "))"
+            " else keep(" + table + ", " + key + ", " + code + "))"
         )
         self.kept_nodes[id(e)] = (table, len(self.params) - 1)
         return source
@@ -415,7 +415,7 @@ def load_module(code: Any) -> list[Any]:
     """Run the generated module (source or code object); its factories in order."""
     if isinstance(code, str):
         code = compile(code, MODULE_NAME, "exec")
-    namespace: dict[str, Any] = {"__builtins__": {}, "rt": runtime, "fail": fail, "memo": memo}
+    namespace: dict[str, Any] = {"__builtins__": {}, "rt": runtime, "fail": fail, "keep": keep}
     exec(code, namespace)  # noqa: S102 - our own generated code, no user text in it
     factories = []
     n = 0

@@ -129,7 +129,7 @@ def generate_pass(state: CompileState) -> None:
                 shape, params, guard, contextual = hit
             else:
                 body, params, kept, contextual = generate(folded)
-                if "memo(" in body:
+                if "keep(" in body:
                     params = tuple(
                         _memo_key(memo_keys, p) if p.__class__ is MemoKey else p for p in params
                     )

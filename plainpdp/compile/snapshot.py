@@ -44,7 +44,7 @@ from .index import Leaf
 from .passes import CompiledPolicies, bind, compile_policies, paused_gc
 
 MAGIC = b"PLAINPDP-SNAPSHOT\n"
-FORMAT = 3
+FORMAT = 4
 KEY_ENV = "PLAINPDP_SNAPSHOT_KEY"
 _PYTHON = sys.implementation.cache_tag or sys.implementation.name
 

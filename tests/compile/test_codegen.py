@@ -25,7 +25,7 @@ GOLDEN_MODULE = """\
 def shape_0(k0, k1, k2, k3, k4, k5, k6, k7):
     k6 = rt.compile_like(k6.pattern)
     def cond(principal, action, resource, context, store, pm, rm):
-        if not ((t0 if (t0 := pm.get(k2)) is not None else memo(pm, k2, lambda: rt.eq(rt.get_attr(store, principal, k0), k1))) and (t3 if (t3 := rm.get(k5)) is not None else memo(rm, k5, lambda: (rt.has_attr(store, (t1 := resource), k3) and rt.has_attr(store, (t2 := rt.get_attr(store, t1, k3)), k4))))): return False
+        if not ((t0 if (t0 := pm.get(k2)) is not None else keep(pm, k2, rt.eq(rt.get_attr(store, principal, k0), k1))) and (t3 if (t3 := rm.get(k5)) is not None else keep(rm, k5, (rt.has_attr(store, (t1 := resource), k3) and rt.has_attr(store, (t2 := rt.get_attr(store, t1, k3)), k4))))): return False
         return not k6(rt.get_attr(store, context, k7))
     return cond
 """

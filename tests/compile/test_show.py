@@ -28,9 +28,9 @@ def test_show_a_file(tmp_path):
     assert out.endswith(
         "def shape_0(k0, k1, k2, k3):\n"
         "    def cond(principal, action, resource, context, store, pm, rm):\n"
-        "        return rt.le((t0 if (t0 := rm.get(k1)) is not None else memo(rm, k1, "
-        "lambda: rt.get_attr(store, resource, k0))), (t1 if (t1 := pm.get(k3)) is not None "
-        "else memo(pm, k3, lambda: rt.get_attr(store, principal, k2))))\n"
+        "        return rt.le((t0 if (t0 := rm.get(k1)) is not None else keep(rm, k1, "
+        "rt.get_attr(store, resource, k0))), (t1 if (t1 := pm.get(k3)) is not None "
+        "else keep(pm, k3, rt.get_attr(store, principal, k2))))\n"
         "    return cond\n"
     )
 
