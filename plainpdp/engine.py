@@ -95,6 +95,7 @@ class Engine:
         # uid text -> EntityUid: read three times per request, so a plain dict
         # (a cachetools hit costs more than parsing would save), cleared when full
         self._uids: dict[str, EntityUid] = {}
+        self._typed: set[tuple] = set()  # (principal type, action, resource type) the schema allows
 
     # ------------------------------------------------------------ requests
 
@@ -169,14 +170,17 @@ class Engine:
         dict between two of its requests), and kept alive in the entry so the
         id is not reused while the batch runs.
         """
-        uids = self._uids  # the common case inlined: uid text seen before
-        p = uids.get(principal) if principal.__class__ is str else None
+        uids = self._uids  # the common cases inlined: an EntityUid, or uid text seen before
+        cls = principal.__class__
+        p = principal if cls is EntityUid else uids.get(principal) if cls is str else None
         if p is None:
             p = self._uid(principal, "principal")
-        a = uids.get(action) if action.__class__ is str else None
+        cls = action.__class__
+        a = action if cls is EntityUid else uids.get(action) if cls is str else None
         if a is None:
             a = self._uid(action, "action")
-        r = uids.get(resource) if resource.__class__ is str else None
+        cls = resource.__class__
+        r = resource if cls is EntityUid else uids.get(resource) if cls is str else None
         if r is None:
             r = self._uid(resource, "resource")
         if self.schema is not None:
@@ -194,6 +198,17 @@ class Engine:
         return Request(p, a, r, self._context(context, a))
 
     def _check_types(self, p: EntityUid, a: EntityUid, r: EntityUid) -> None:
+        """Refuse a request the schema rules out; a (principal type, action,
+        resource type) that passed is remembered (the schema never changes)."""
+        key = (p.type, a, r.type)
+        if key in self._typed:
+            return
+        self._check_types_of(p, a, r)
+        if len(self._typed) >= UID_CACHE_SIZE:
+            self._typed.clear()
+        self._typed.add(key)
+
+    def _check_types_of(self, p: EntityUid, a: EntityUid, r: EntityUid) -> None:
         known = self.schema.entity_types
         for role, uid in (("principal", p), ("resource", r)):
             if uid.type not in known:
@@ -249,10 +264,13 @@ class Engine:
         contexts: dict = {}  # (action, context) -> (context, its Record), this batch only
         by_id = isinstance(requests, (list, tuple))
         for n, req in enumerate(requests):
-            if isinstance(req, Request):
+            cls = req.__class__
+            if cls is tuple and len(req) == 5:  # what the sidecar passes
+                args = req
+            elif cls is Request:
                 prepared.append((req, self.entities, self.partners))
                 continue
-            if isinstance(req, Mapping):
+            elif isinstance(req, Mapping):
                 args = (
                     req.get("principal"),
                     req.get("action"),
@@ -282,7 +300,8 @@ class Engine:
                 decision = next(shared)
             else:
                 decision = self._evaluator.decide_in(request, store, resolver)
-            out.append(decision.attach(request, self.policies, store, resolver))
+            decision._detail = (request, self.policies, store, resolver)  # attach(), inlined
+            out.append(decision)
         return out
 
     # ------------------------------------------------------------ access queries

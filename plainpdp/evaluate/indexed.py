@@ -506,23 +506,22 @@ class IndexedEvaluator:
                         reached.satisfied)
 
     def decide_many(self, requests: Iterable[Request]) -> list[Decision]:
-        """Decide requests against the own store, probing each distinct triple once."""
+        """Decide requests against the own store: ``decide`` without its per-call
+        checks, the store's version read once for the whole batch."""
         if self._decisions is not None:
             return [self.decide(request) for request in requests]
         self._sync()
-        info = self._info
+        infos, info = self._infos, self._info
         store, resolver = self.store, self.resolver
-        probed: dict[tuple, tuple] = {}
         out: list[Decision] = []
+        add = out.append
         for request in requests:
-            triple = (request.principal, request.action, request.resource)
-            hit = probed.get(triple)
-            if hit is None:
-                pi, ai, ri = info(triple[0]), info(triple[1]), info(triple[2])
-                by_action = ri.settled.get(pi)
-                settled = by_action.get(ai) if by_action is not None else None
-                if settled is None:
-                    settled = self._settle(pi, ai, ri, request, resolver, store)
-                hit = probed[triple] = (settled, pi.values, ri.values)
-            out.append(hit[0].decide(request, store, hit[1], hit[2]))
+            pi = infos.get(request.principal) or info(request.principal)
+            ai = infos.get(request.action) or info(request.action)
+            ri = infos.get(request.resource) or info(request.resource)
+            by_action = ri.settled.get(pi)
+            settled = by_action.get(ai) if by_action is not None else None
+            if settled is None:
+                settled = self._settle(pi, ai, ri, request, resolver, store)
+            add(settled.decide(request, store, pi.values, ri.values))
         return out
