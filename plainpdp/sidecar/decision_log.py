@@ -9,8 +9,9 @@ into a JSON line, masks the configured context fields and writes. When
 ``queue_size`` lines are already waiting, new lines are dropped and
 counted: a slow sink never slows or blocks a decision.
 
-Rendering reuses what repeats: a uid's JSON, a context's masked JSON
-(keyed by its wire bytes), a reason set's JSON, each in a bounded cache.
+Rendering reuses what repeats: a request's JSON when it carries no
+entities, a uid's JSON, a context's masked JSON (requests and contexts keyed
+by their wire bytes), a reason set's JSON, each in a bounded cache.
 
 A line::
 
@@ -97,6 +98,7 @@ class NullLog:
 
 FLUSH_SECONDS = 0.05
 _CACHE_SIZE = 4096  # entries per render cache; cleared when full
+_REQUEST_CACHE_SIZE = 16_384  # whole requests (a few hundred bytes each)
 _DEPTH = 64  # nesting rendered (requests deeper than the server's limit were refused)
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -130,6 +132,7 @@ class DecisionLog:
         self._uids: dict[tuple[str, str], str] = {}
         self._contexts: dict[bytes, str] = {}
         self._sets: dict[frozenset, str] = {}
+        self._requests: dict[bytes, str] = {}
         self.dropped = 0
         self.written = 0
         self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
@@ -194,16 +197,19 @@ class DecisionLog:
             self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         return f"{self._second_text}.{int((when - second) * 1000):03d}Z"
 
-    def line(self, when: float, method: str, request: Any, decision: Any, version: str,
-             internal: bool = False) -> str:
-        """One decision as its JSON line (without the newline)."""
+    def head(self, when: float, method: str, version: str) -> str:
+        """What every line of one call shares: its time, worker, method, version."""
+        return ('","time":"' + self._time(when) + '","worker":' + str(self._pid)
+                + ',"method":' + _dumps(method) + ',"policy_version":' + _dumps(version)
+                + ',"request":')
+
+    def line(self, head: str, request: Any, decision: Any, internal: bool = False) -> str:
+        """One decision as its JSON line (without the newline); ``head`` from :meth:`head`.
+
+        A decision id is hex digits and dashes: quoted as it is.
+        """
         parts = [
-            '{"decision_id":', _dumps(decision.decision_id),
-            ',"time":"', self._time(when),
-            '","worker":', str(self._pid),
-            ',"method":', _dumps(method),
-            ',"policy_version":', _dumps(version),
-            ',"request":', self._request(request),
+            '{"decision_id":"', decision.decision_id, head, self._request(request),
             ',"decision":', '"allow"' if decision.allowed else '"deny"',
             ',"reasons":', self._set(decision.reasons),
             ',"errors":',
@@ -236,6 +242,20 @@ class DecisionLog:
         return text
 
     def _request(self, request: Any) -> str:
+        """The request's JSON; kept by its wire bytes unless it carries entities
+        (rare, and possibly large)."""
+        if request.entities:
+            return self._render_request(request)
+        key = request.SerializeToString()
+        text = self._requests.get(key)
+        if text is None:
+            text = self._render_request(request)
+            if len(self._requests) >= _REQUEST_CACHE_SIZE:
+                self._requests.clear()
+            self._requests[key] = text
+        return text
+
+    def _render_request(self, request: Any) -> str:
         parts = ['{"principal":', self._uid(request.principal),
                  ',"action":', self._uid(request.action),
                  ',"resource":', self._uid(request.resource)]
@@ -290,10 +310,10 @@ class DecisionLog:
                 stop = self._stop
             lines = []
             for when, method, requests, decisions, version, internal in items:
+                head = self.head(when, method, version)
                 for request, decision in zip(requests, decisions, strict=True):
                     try:
-                        lines.append(self.line(when, method, request, decision, version,
-                                               internal))
+                        lines.append(self.line(head, request, decision, internal))
                     except Exception:  # noqa: BLE001 - a bad line must not kill the writer
                         log.exception("decision log: could not render a line")
             if lines:
