@@ -99,6 +99,14 @@ class NullLog:
 FLUSH_SECONDS = 0.05
 _CACHE_SIZE = 4096  # entries per render cache; cleared when full
 _REQUEST_CACHE_SIZE = 16_384  # whole requests (a few hundred bytes each)
+
+
+def _keep(cache: dict, key: Any, text: str, limit: int = _CACHE_SIZE) -> str:
+    """Keep ``text`` rendered for ``key`` (the cache emptied when full); return it."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = text
+    return text
 _DEPTH = 64  # nesting rendered (requests deeper than the server's limit were refused)
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -226,9 +234,7 @@ class DecisionLog:
         key = (msg.type, msg.id)
         text = self._uids.get(key)
         if text is None:
-            if len(self._uids) >= _CACHE_SIZE:
-                self._uids.clear()
-            text = self._uids[key] = _dumps({"type": key[0], "id": key[1]})
+            text = _keep(self._uids, key, _dumps({"type": key[0], "id": key[1]}))
         return text
 
     def _set(self, ids: frozenset) -> str:
@@ -236,9 +242,7 @@ class DecisionLog:
             return "[]"
         text = self._sets.get(ids)
         if text is None:
-            if len(self._sets) >= _CACHE_SIZE:
-                self._sets.clear()
-            text = self._sets[ids] = _dumps(sorted(ids))
+            text = _keep(self._sets, ids, _dumps(sorted(ids)))
         return text
 
     def _request(self, request: Any) -> str:
@@ -249,10 +253,7 @@ class DecisionLog:
         key = request.SerializeToString()
         text = self._requests.get(key)
         if text is None:
-            text = self._render_request(request)
-            if len(self._requests) >= _REQUEST_CACHE_SIZE:
-                self._requests.clear()
-            self._requests[key] = text
+            text = _keep(self._requests, key, self._render_request(request), _REQUEST_CACHE_SIZE)
         return text
 
     def _render_request(self, request: Any) -> str:
@@ -264,10 +265,7 @@ class DecisionLog:
             key = request.context.SerializeToString()
             text = self._contexts.get(key)
             if text is None:
-                text = self._context(request)
-                if len(self._contexts) >= _CACHE_SIZE:
-                    self._contexts.clear()
-                self._contexts[key] = text
+                text = _keep(self._contexts, key, self._context(request))
             parts.append(text)
             unreadable = text.startswith(',"unreadable"')
         if self._entities and request.entities:
