@@ -358,8 +358,7 @@ def run_phase(t: Target, phase: str, args: argparse.Namespace, peak: float) -> d
     else:
         per_call = args.batch
         r = load(t.server, t.batch_method, t.batches, concurrency=8,
-                 processes=args.client_procs, seconds=args.seconds,
-                 max_calls=max(1, args.max_calls // args.batch))
+                 processes=args.client_procs, **common)
     decisions = r["calls"] * per_call
     r.update(engine=t.name, phase=phase.format(batch=args.batch),
              decisions_per_s=r["calls_per_s"] * per_call,
