@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -62,9 +63,6 @@ class ServiceBase:
         self.decision_log = worker.decision_log
         self._md: tuple = ((WORKER_KEY, str(os.getpid())),) if cfg.worker_metadata else ()
 
-    def snapshot(self):
-        return self.worker.reloader.current
-
     def check_size(self, request: Any) -> None:
         size = request.ByteSize()
         if size > self.max_bytes:
@@ -90,11 +88,11 @@ class ServiceBase:
 
     def invalid(self, context: Any, method: str, started: float, err: PlainPDPError) -> Any:
         self.fail(context, method, started, Code.INVALID_ARGUMENT, err.message,
-                        _public_type(err))
+                  _public_type(err))
 
     def unavailable(self, context: Any, method: str, started: float) -> Any:
         self.fail(context, method, started, Code.UNAVAILABLE,
-                        "starting: the policies are still loading; retry shortly")
+                  "starting: the policies are still loading; retry shortly")
 
     def internal(
         self, context: Any, method: str, started: float, requests: list, version: str,
@@ -108,7 +106,7 @@ class ServiceBase:
             self.decision_log.submit(method, req, decision, version, internal_error=True)
         log.exception("internal error in %s%s", method, f" (decision id {ref})" if ref else "")
         self.fail(context, method, started, Code.INTERNAL,
-                        INTERNAL_MESSAGE.format(ref=f", decision id {ref}" if ref else ""))
+                  INTERNAL_MESSAGE.format(ref=f", decision id {ref}" if ref else ""))
 
 
 class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
@@ -121,9 +119,11 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
         self.page_default = cfg.page_size_default
         self.page_max = cfg.page_size_max
         # full, sorted answers to listing queries of the current snapshot, so
-        # pages 2..n are cheap; emptied when the snapshot changes
+        # pages 2..n are cheap; emptied when the snapshot changes. Handlers run
+        # in several threads and a TTLCache is not thread-safe: one lock.
         self._listings: TTLCache = TTLCache(maxsize=256, ttl=60)
         self._listed_from: Any = None
+        self._listings_lock = threading.Lock()
 
     # ------------------------------------------------------------ checks
 
@@ -263,17 +263,19 @@ class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):
             key += (request.context.SerializeToString(deterministic=True),)
             qhash = _query_hash(method, key)
             after = _decode_token(request.page_token, qhash) if request.page_token else None
-            if self._listed_from is not snap:  # a new snapshot: earlier answers are stale
-                self._listings.clear()
-                self._listed_from = snap
             cache_key = (method, key)
-            everything = self._listings.get(cache_key)
+            with self._listings_lock:
+                if self._listed_from is not snap:  # a new snapshot: earlier answers are stale
+                    self._listings.clear()
+                    self._listed_from = snap
+                everything = self._listings.get(cache_key)
             if everything is None:
                 found = compute()  # in this call's thread; other calls go on meanwhile
                 everything = [(str(u), u) for u in found]
                 everything.sort(key=_first)  # the engine's order; sorting again is cheap
-                if self._listed_from is snap:  # not if a reload came while computing
-                    self._listings[cache_key] = everything
+                with self._listings_lock:
+                    if self._listed_from is snap:  # not if a reload came while computing
+                        self._listings[cache_key] = everything
             start = 0 if after is None else bisect.bisect_right(everything, after, key=_first)
             page = [u for _, u in everything[start:start + size]]
             more = start + size < len(everything)

@@ -256,3 +256,29 @@ def test_a_page_token_belongs_to_its_query(shared_sidecar):
         stub.WhoCan(other, timeout=5)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "different query" in info.value.details()
+
+
+def test_listings_from_many_threads_at_once_agree_with_the_oracle(shared_sidecar, engine):
+    """Handlers run in a thread pool and share the listing cache: many callers
+    paging at once, over both workers, each get exactly the oracle's answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stubs = _worker_stubs(shared_sidecar)
+    action = EntityUid("Action", "view")
+    json_ctx, msg_ctx = _context(action)
+    users = _store(engine, "User")[:12]
+    expected = {u: sorted((r for r in _store(engine, "Document")
+                           if _oracle(engine, u, action, r, json_ctx) is True), key=str)
+                for u in users}
+
+    def pages(user: EntityUid) -> list[EntityUid]:
+        request = pb.ListAllowedResourcesRequest(
+            principal=_msg(user), action=_msg(action), resource_type="Document",
+            page_size=PAGE, context=msg_ctx)
+        return _all_pages(stubs, "ListAllowedResources", request, "resources")
+
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(3):  # computed, then served from the cache, concurrently
+            got = dict(zip(users, pool.map(pages, users), strict=True))
+            assert got == expected
+    assert any(expected.values())
