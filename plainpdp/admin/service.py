@@ -247,14 +247,7 @@ class AdminService:
         """Check a password; a new session. Rate limited; locks after repeated failures."""
         now = self.clock()
         s = self.settings
-        self._rate_limit(
-            [(f"signin:user:{user_id}", s.signin_attempts, s.signin_window_seconds)]
-            + ([(f"signin:source:{source}", s.signin_attempts, s.signin_window_seconds)]
-               if source else []),
-            now, "sign-in attempts", actor=None, action="admin:SignIn",
-            target=_user_uid(str(user_id)),
-        )
-        ok = self._check_password(user_id, password, now)
+        ok = self._password_attempt(user_id, password, source, now)
         token = new_token()
         hashed = token_hash(token)
         expires = now + s.session_seconds
@@ -293,7 +286,10 @@ class AdminService:
 
     def verify_password(self, user_id: str, password: str, *, source: str = "") -> bool:
         """True when the password is right and the account not locked; counts failures."""
-        now = self.clock()
+        return self._password_attempt(user_id, password, source, self.clock())
+
+    def _password_attempt(self, user_id: str, password: str, source: str, now: float) -> bool:
+        """One sign-in attempt, rate limited per user and per source."""
         s = self.settings
         self._rate_limit(
             [(f"signin:user:{user_id}", s.signin_attempts, s.signin_window_seconds)]

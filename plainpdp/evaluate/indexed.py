@@ -182,7 +182,8 @@ def find(reached: Reached, ri: UidInfo) -> list:
         return found
     add, extend = found.append, found.extend
     self_id, chain = ri.self_id, ri.chain
-    for node in nodes:  # the matching of _match, inlined: this runs for every request
+    for node in nodes:  # the matching of _match, inlined: it runs for every request
+        # seen for the first time (decide_in: for every request)
         if node.__class__ is OneIn:
             if node.key in chain:
                 x = node.value
@@ -261,7 +262,8 @@ def evaluate(found: list, request: Request, store: Any, pm: dict, rm: dict,
     ``satisfied``: leaves already known to hold (``Reached.satisfied``).
     """
     held = list(satisfied)
-    errors = run(dict.fromkeys(found), request, store, pm, rm, held, None)
+    leaves = dict.fromkeys(found) if len(found) > 1 else found  # a leaf reached twice runs once
+    errors = run(leaves, request, store, pm, rm, held, None)
     return decide_leaves(held, () if errors is None else tuple(errors))
 
 

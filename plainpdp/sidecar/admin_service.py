@@ -414,8 +414,8 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
 
     def ListPartners(self, request, context):
         return self._call(context, "ListPartners", request, lambda a, actor:
-                                apb.ListPartnersResponse(
-                                    partners=[_partner(p) for p in a.list_partners(actor)]))
+                          apb.ListPartnersResponse(
+                              partners=[_partner(p) for p in a.list_partners(actor)]))
 
     # ------------------------------------------------------------ users
 
@@ -427,12 +427,12 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
 
     def GetUser(self, request, context):
         return self._call(context, "GetUser", request,
-                                lambda a, actor: _user(a.get_user(actor, request.user_id)))
+                          lambda a, actor: _user(a.get_user(actor, request.user_id)))
 
     def ListUsers(self, request, context):
         return self._call(context, "ListUsers", request, lambda a, actor:
-                                apb.ListUsersResponse(users=[
-                                    _user(u) for u in a.list_users(actor, _opt(request.partner))]))
+                          apb.ListUsersResponse(users=[
+                              _user(u) for u in a.list_users(actor, _opt(request.partner))]))
 
     def UpdateUser(self, request, context):
         return self._call(context, "UpdateUser", request, lambda a, actor: _change(
@@ -546,16 +546,16 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
 
     def ListPartnerPolicies(self, request, context):
         return self._call(context, "ListPartnerPolicies", request, lambda a, actor:
-                                apb.ListPartnerPoliciesResponse(policies=[
-                                    _policy(d) for d in a.list_partner_policies(
-                                        actor, partner=_opt(request.partner))]))
+                          apb.ListPartnerPoliciesResponse(policies=[
+                              _policy(d) for d in a.list_partner_policies(
+                                  actor, partner=_opt(request.partner))]))
 
     def DeletePartnerPolicy(self, request, context):
         return self._call(context, "DeletePartnerPolicy", request, lambda a, actor:
-                                _change(a.delete_partner_policy(
-                                    actor, request.name,
-                                    version=_version(request.expected_version),
-                                    partner=_opt(request.partner))))
+                          _change(a.delete_partner_policy(
+                              actor, request.name,
+                              version=_version(request.expected_version),
+                              partner=_opt(request.partner))))
 
     # ------------------------------------------------------------ audit
 
