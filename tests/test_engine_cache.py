@@ -112,3 +112,31 @@ def test_a_compiled_index_of_other_policies_is_refused():
     with pytest.raises(PolicySetError, match="another policy set"):
         Engine(policies, entities=ENTITIES, compiled=other)
     assert Engine(policies, entities=ENTITIES, compiled=compile_policies(policies))
+
+
+def test_threads_sharing_a_small_decision_cache_decide_as_one_thread():
+    """The sidecar decides from a pool of threads: with a decision cache far
+    smaller than the requests (evicting all the time) every answer is still
+    the single-threaded one and nothing raises."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    entities = ENTITIES + [
+        {"uid": {"type": "Doc", "id": f"d{n}"}, "attrs": {"level": n % 5}, "parents": []}
+        for n in range(40)
+    ]
+    policies = PolicySet.from_text(POLICIES)
+    requests = [(user, VIEW, f'Doc::"d{n}"', {"n": k})
+                for user in (ANN, BOB) for n in range(40) for k in range(3)]
+    reference = Engine(policies, entities=entities)
+    expected = [reference.is_authorized(*r).allowed for r in requests]
+    shared = Engine(policies, entities=entities, decision_cache=4)
+
+    def run(offset: int) -> list[bool]:
+        order = requests[offset:] + requests[:offset]
+        return [shared.is_authorized(*r).allowed for r in order * 5]
+
+    with ThreadPoolExecutor(8) as pool:
+        for offset, got in zip(range(0, 240, 30), pool.map(run, range(0, 240, 30)),
+                               strict=True):
+            order = expected[offset:] + expected[:offset]
+            assert got == order * 5

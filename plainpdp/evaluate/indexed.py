@@ -404,10 +404,10 @@ class IndexedEvaluator:
         one plan (and, per principal and action, one walk of the index).
         """
         key = (principal_partner, resource_partner is None or resource_partner == principal_partner)
-        try:
-            return self._plans[key]
-        except KeyError:
-            pass
+        with self._lock:  # a cachetools read reorders the cache: not thread-safe unlocked
+            plan = self._plans.get(key)
+        if plan is not None:
+            return plan
         probe = Outcome(principal_partner, resource_partner)
         trees = []
         for owner in (None, principal_partner) if principal_partner is not None else (None,):
@@ -478,7 +478,8 @@ class IndexedEvaluator:
         cache = self._decisions
         if cache is not None:
             key = (request, self.compiled.fingerprint, self._version)
-            hit = cache.get(key)
+            with self._lock:
+                hit = cache.get(key)
             if hit is not None:
                 return Decision(*hit)
         infos = self._infos
