@@ -9,9 +9,10 @@ load-client processes (so the client does not saturate first):
 
 - sequential Check latency (p50, p99) over one connection;
 - Check throughput at concurrency 8 and 32;
-- Check latency at half of the peak throughput (an open-loop client sends
-  at a fixed rate; latency counts from the planned send time, so a stall
-  is not hidden by the client waiting for it);
+- Check latency at half of the peak throughput, over as many connections
+  as the peak was reached with (an open-loop client sends at a fixed rate;
+  latency counts from the planned send time, so a stall is not hidden by
+  the client waiting for it);
 - CheckBatch decisions/s with 50 checks per call;
 
 and the CPU seconds the server (with its workers) and the load clients used
@@ -30,7 +31,6 @@ Every figure is the median over ``--repeat`` rounds.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing as mp
 import os
@@ -242,71 +242,27 @@ def start_plainpdp(args: argparse.Namespace, items: list[dict], tmp: Path) -> Ta
 
 def _client_proc(target: str, method: str, payloads: list[bytes], concurrency: int,
                  seconds: float, max_calls: int, rate: float, start_at: float,
-                 out: mp.Queue, channels: int = 0) -> None:
-    """One load-client process: ``concurrency`` async callers over ``channels``
-    connections (0: one each), requests pre-serialized, responses left as bytes.
+                 offset: int, out: mp.Queue) -> None:
+    """One load-client process: ``concurrency`` connections, requests
+    pre-serialized, on raw HTTP/2 frames (``wire_client.py``: a few µs of
+    CPU a call, where grpcio's client costs as much as the server)."""
+    from wire_client import WireError, run_load
 
-    ``rate`` 0: each caller sends its next call when the last one returns.
-    Otherwise the callers send ``rate`` calls/s between them on a fixed
-    schedule, and a latency runs from the planned send time.
-    """
-    import grpc
-
-    async def run() -> tuple[int, int, list[float]]:
-        latencies: list[float] = []
-        errors = 0
-        calls = 0
-        opened = [grpc.aio.insecure_channel(
-            target, options=[("grpc.use_local_subchannel_pool", 1)])
-            for _ in range(min(channels, concurrency) or concurrency)]
-        stubs = [opened[n % len(opened)].unary_unary(method, request_serializer=None,
-                                                     response_deserializer=None)
-                 for n in range(concurrency)]
-        for stub in stubs:  # connect and warm up before the clock starts
-            await stub(payloads[0], timeout=10)
-        await asyncio.sleep(max(0.0, start_at - time.time()))
-        begin = time.perf_counter()
-        deadline = begin + seconds
-        interval = concurrency / rate if rate else 0.0
-
-        async def caller(n: int) -> None:
-            nonlocal calls, errors
-            stub = stubs[n]
-            i = n
-            planned = begin + interval * n / concurrency
-            while planned < deadline and calls < max_calls:
-                if interval:
-                    delay = planned - time.perf_counter()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    t = planned
-                    planned += interval
-                else:
-                    t = time.perf_counter()
-                    planned = t
-                payload = payloads[i % len(payloads)]
-                i += concurrency
-                try:
-                    await stub(payload, timeout=10)
-                except grpc.RpcError:
-                    errors += 1
-                latencies.append(time.perf_counter() - t)
-                calls += 1
-
-        await asyncio.gather(*(caller(n) for n in range(concurrency)))
-        for ch in opened:
-            await ch.close()
-        return calls, errors, latencies
-
+    host, port = target.rsplit(":", 1)
     cpu0 = time.process_time()
-    calls, errors, latencies = asyncio.run(run())
+    try:
+        calls, errors, latencies = run_load(
+            host, int(port), method, payloads, connections=concurrency, seconds=seconds,
+            max_calls=max_calls, rate=rate, start_at=start_at, offset=offset)
+    except (WireError, OSError) as err:
+        out.put({"failure": f"load client {os.getpid()}: {err}"})
+        return
     out.put({"calls": calls, "errors": errors, "latencies": latencies,
              "cpu": time.process_time() - cpu0})
 
 
 def load(server: Server, method: str, payloads: list[bytes], *, concurrency: int,
-         processes: int, seconds: float, max_calls: int, rate: float = 0.0,
-         channels: int = 0) -> dict:
+         processes: int, seconds: float, max_calls: int, rate: float = 0.0) -> dict:
     """Run one phase from ``processes`` client processes; totals, latencies, CPU."""
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
@@ -316,9 +272,9 @@ def load(server: Server, method: str, payloads: list[bytes], *, concurrency: int
     start_at = time.time() + 2.0  # every process connected and warmed up by then
     procs = [ctx.Process(target=_client_proc,
                          args=(server.target, method, payloads, c, seconds,
-                               max_calls // len(per), rate * c / concurrency, start_at, out,
-                               channels))
-             for c in per]
+                               max_calls // len(per), rate * c / concurrency, start_at,
+                               len(payloads) * n // len(per), out))
+             for n, c in enumerate(per)]
     for p in procs:
         p.start()
     time.sleep(max(0.0, start_at - time.time()))
@@ -329,6 +285,9 @@ def load(server: Server, method: str, payloads: list[bytes], *, concurrency: int
     server_cpu = server.cpu() - server_cpu0
     for p in procs:
         p.join(10)
+    failures = [r["failure"] for r in results if "failure" in r]
+    if failures:
+        raise SystemExit("; ".join(failures))
     latencies = sorted(x for r in results for x in r["latencies"])
     calls = sum(r["calls"] for r in results)
     return {
@@ -343,7 +302,8 @@ def load(server: Server, method: str, payloads: list[bytes], *, concurrency: int
     }
 
 
-def run_phase(t: Target, phase: str, args: argparse.Namespace, peak: float) -> dict:
+def run_phase(t: Target, phase: str, args: argparse.Namespace, peak: float,
+              peak_concurrency: int) -> dict:
     common = {"seconds": args.seconds, "max_calls": args.max_calls}
     per_call = 1
     if phase == "sequential":
@@ -351,8 +311,8 @@ def run_phase(t: Target, phase: str, args: argparse.Namespace, peak: float) -> d
     elif phase in ("Check c8", "Check c32"):
         r = load(t.server, t.check_method, t.singles, concurrency=int(phase[7:]),
                  processes=args.client_procs, **common)
-    elif phase == "Check at half peak":
-        r = load(t.server, t.check_method, t.singles, concurrency=8,
+    elif phase == "Check at half peak":  # on as many connections as the peak had
+        r = load(t.server, t.check_method, t.singles, concurrency=peak_concurrency,
                  processes=args.client_procs, rate=peak / 2, **common)
         r["rate"] = peak / 2
     else:
@@ -409,12 +369,13 @@ def main() -> int:
         rows: list[dict] = []
         for n in range(args.repeat):
             print(f"round {n + 1} of {args.repeat}:", flush=True)
-            peaks: dict[str, float] = {}
+            peaks: dict[str, tuple[float, int]] = {}  # calls/s, concurrency
             for phase in PHASES:
                 for t in targets:
-                    r = run_phase(t, phase, args, peaks.get(t.name, 0.0))
+                    r = run_phase(t, phase, args, *peaks.get(t.name, (0.0, 8)))
                     if phase.startswith("Check c"):
-                        peaks[t.name] = max(peaks.get(t.name, 0.0), r["decisions_per_s"])
+                        peaks[t.name] = max(peaks.get(t.name, (0.0, 8)),
+                                            (r["decisions_per_s"], int(phase[7:])))
                     rows.append({**r, "round": n + 1})
     finally:
         for stop in stops:
