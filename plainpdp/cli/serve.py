@@ -82,6 +82,8 @@ def build_config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    config = build_config(args)
+    config.grpc_environment()  # before grpc is imported: it reads this once
     try:
         from ..sidecar.server import serve
     except ImportError as err:
@@ -89,4 +91,4 @@ def run(args: argparse.Namespace) -> int:
             f"plainpdp serve needs the sidecar dependencies ({err.name} is missing); "
             "install them with: pip install 'plainpdp[sidecar]'"
         ) from None
-    return serve(build_config(args))
+    return serve(config)

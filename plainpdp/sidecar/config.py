@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,12 @@ DEFAULT_LISTEN = "127.0.0.1:50051"
 
 class ConfigError(PlainPDPError):
     """A sidecar configuration that cannot be used as given."""
+
+
+DEFAULT_GRPC_EXPERIMENTS = (
+    "-event_engine_listener,-event_engine_for_all_other_endpoints,-event_engine_callback_cq"
+)
+_EXPERIMENTS = re.compile(r"(-?[a-z0-9_]+)(,-?[a-z0-9_]+)*")
 
 
 @dataclass
@@ -48,6 +55,13 @@ class ServerConfig:
     shutdown_grace_seconds: float = 10.0
     # send the answering worker's pid as trailing metadata x-plainpdp-worker
     worker_metadata: bool = True
+    # gRPC core experiments for the worker processes (the GRPC_EXPERIMENTS
+    # environment variable, which wins when it is set; "" leaves gRPC's
+    # defaults). The default turns off the event engine's listener and
+    # endpoints: with them, every call hops between its threads and the
+    # handler's, and a worker spent 20-40% more CPU per call
+    # (benchmarks/sidecar_load.py)
+    grpc_experiments: str = DEFAULT_GRPC_EXPERIMENTS
 
 
 @dataclass
@@ -175,6 +189,11 @@ class SidecarConfig:
                 raise ConfigError(f"server.{name} must be at least 1")
         if s.workers < 0:
             raise ConfigError("server.workers must be 0 (one per core) or more")
+        if s.grpc_experiments and not _EXPERIMENTS.fullmatch(s.grpc_experiments):
+            raise ConfigError(
+                f"server.grpc_experiments: {s.grpc_experiments!r} is not a comma-separated "
+                "list of gRPC experiment names, each optionally prefixed with '-'"
+            )
         if s.drain_seconds < 0 or s.shutdown_grace_seconds < 0:
             raise ConfigError("server.drain_seconds and shutdown_grace_seconds cannot be negative")
         if self.decision_log.queue_size < 1:
@@ -183,6 +202,15 @@ class SidecarConfig:
             raise ConfigError("policies.reload_interval_seconds cannot be negative")
         if self.admin.poll_seconds <= 0:
             raise ConfigError("admin.poll_seconds must be more than 0")
+
+    def grpc_environment(self, environ: dict | None = None) -> None:
+        """Put ``server.grpc_experiments`` into ``environ`` (default: this
+        process's) unless GRPC_EXPERIMENTS is already set there. gRPC reads
+        it once, when ``grpc`` is imported: call this before that import
+        (worker processes get it in the environment they start with)."""
+        env = os.environ if environ is None else environ
+        if self.server.grpc_experiments and "GRPC_EXPERIMENTS" not in env:
+            env["GRPC_EXPERIMENTS"] = self.server.grpc_experiments
 
     @property
     def worker_count(self) -> int:

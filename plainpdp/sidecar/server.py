@@ -298,6 +298,7 @@ class Supervisor:
 
     def _spawn(self) -> subprocess.Popen:
         env = dict(os.environ)
+        self.config.grpc_environment(env)
         env[CONFIG_ENV] = self.config.to_json()
         env["PROMETHEUS_MULTIPROC_DIR"] = self.metrics_dir
         proc = subprocess.Popen(

@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from plainpdp.cli import serve
-from plainpdp.sidecar.config import ConfigError, SidecarConfig
+from plainpdp.sidecar.config import DEFAULT_GRPC_EXPERIMENTS, ConfigError, SidecarConfig
 
 
 def test_defaults_bind_loopback_and_serve_policies():
@@ -81,3 +81,25 @@ def test_worker_config_travels_as_json():
     config.server.workers = 4
     again = SidecarConfig.from_json(config.to_json())
     assert again == config
+
+
+def test_grpc_experiments_go_to_the_environment_unless_it_has_them():
+    config = SidecarConfig()
+    env: dict = {}
+    config.grpc_environment(env)
+    assert env == {"GRPC_EXPERIMENTS": DEFAULT_GRPC_EXPERIMENTS}
+    mine = {"GRPC_EXPERIMENTS": "event_engine_listener"}
+    config.grpc_environment(mine)
+    assert mine == {"GRPC_EXPERIMENTS": "event_engine_listener"}  # the operator's wins
+    config.apply({"server": {"grpc_experiments": ""}}, origin="test")
+    empty: dict = {}
+    config.grpc_environment(empty)
+    assert empty == {}  # "": gRPC's own defaults
+
+
+@pytest.mark.parametrize("bad", ["event engine", "-x,", ",x", "--x", "x;rm"])
+def test_malformed_grpc_experiments_are_refused(bad):
+    config = SidecarConfig()
+    config.apply({"server": {"grpc_experiments": bad}}, origin="test")
+    with pytest.raises(ConfigError, match="server.grpc_experiments"):
+        config.validate()

@@ -20,7 +20,7 @@ from sidecar_support import POLICIES, SERVICE, channel, check, serve_command, ui
 from plainpdp._generated.plainpdp.v1 import authorization_pb2 as pb
 from plainpdp._generated.plainpdp.v1 import authorization_pb2_grpc as pb_grpc
 from plainpdp._generated.plainpdp.v1 import values_pb2 as vpb
-from plainpdp.sidecar.config import DEFAULT_LISTEN
+from plainpdp.sidecar.config import DEFAULT_GRPC_EXPERIMENTS, DEFAULT_LISTEN
 
 BOB_EDITS_ORDER = check(("User", "bob"), "edit", ("Document", "acme-po-1001"))
 ERIN_READS_ACME = check(("User", "erin"), "view", ("Document", "acme-po-1001"))
@@ -109,6 +109,21 @@ def test_answers_come_from_at_least_two_workers(shared_sidecar):
         if len(workers) >= 2:
             break
     assert len(workers) >= 2, f"only worker(s) {workers} answered"
+
+
+def test_workers_start_with_the_configured_grpc_experiments(shared_sidecar):
+    """gRPC reads GRPC_EXPERIMENTS once, at import: the workers must start with it."""
+    workers = set()
+    for _ in range(40):
+        _, call = shared_sidecar.stub().Check.with_call(BOB_EDITS_ORDER, timeout=5)
+        workers.add(int(dict(call.trailing_metadata())["x-plainpdp-worker"]))
+        if len(workers) >= 2:
+            break
+    expected = os.environ.get("GRPC_EXPERIMENTS", DEFAULT_GRPC_EXPERIMENTS)
+    for pid in workers:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert f"GRPC_EXPERIMENTS={expected}".encode() in environ
+    assert "Unknown experiment" not in shared_sidecar.stderr()  # this grpcio knows them all
 
 
 # ------------------------------------------------------------------ health and reflection
