@@ -19,6 +19,7 @@ raises :class:`SidecarError`: treat every exception as a deny.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -134,7 +135,17 @@ class Client:
         channel: grpc.Channel | None = None,
         options: Iterable[tuple[str, Any]] = (),
         wait_for_ready: bool = False,
+        connections: int = 1,
     ):
+        """``connections``: HTTP/2 connections to spread calls over, round
+        robin. gRPC sends every call of a channel over one connection, and
+        the sidecar's kernel gives each connection to one worker process, so
+        one connection uses one worker: with ``workers = N``, open a few
+        connections per worker (they land on workers at random)."""
+        if connections < 1:
+            raise PlainPDPError(f"connections must be at least 1, not {connections}")
+        if channel is not None and connections != 1:
+            raise PlainPDPError("pass a channel or a number of connections, not both")
         self.target = target
         self.timeout = timeout
         self.explain = explain
@@ -142,12 +153,26 @@ class Client:
         self.page_size = page_size
         self.wait_for_ready = wait_for_ready
         self._own_channel = channel is None
-        self._channel = channel or grpc.insecure_channel(target, options=list(options))
-        self._stub = pb_grpc.AuthorizationServiceStub(self._channel)
+        if channel is not None:
+            self._channels = [channel]
+        else:
+            opts = list(options)
+            if connections > 1:  # otherwise channels to one target share one connection
+                opts.append(("grpc.use_local_subchannel_pool", 1))
+            self._channels = [grpc.insecure_channel(target, options=opts)
+                              for _ in range(connections)]
+        self._stubs = [pb_grpc.AuthorizationServiceStub(c) for c in self._channels]
+        self._turn = itertools.count()  # its next() is atomic: safe across threads
+
+    @property
+    def _stub(self) -> pb_grpc.AuthorizationServiceStub:
+        """The next connection's stub, round robin."""
+        return self._stubs[next(self._turn) % len(self._stubs)]
 
     def close(self) -> None:
         if self._own_channel:
-            self._channel.close()
+            for ch in self._channels:
+                ch.close()
 
     def __enter__(self) -> Client:
         return self

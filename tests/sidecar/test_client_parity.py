@@ -34,11 +34,17 @@ def client(shared_sidecar):
         yield c
 
 
-@pytest.fixture(params=["engine", "client"])
+@pytest.fixture(scope="module")
+def pooled_client(shared_sidecar):
+    with Client(shared_sidecar.target, timeout=10, connections=4) as c:
+        yield c
+
+
+@pytest.fixture(params=["engine", "client", "pooled_client"])
 def pdp(request, engine):
     if request.param == "engine":
         return engine
-    return request.getfixturevalue("client")
+    return request.getfixturevalue(request.param)
 
 
 # ------------------------------------------------------------------ is_authorized
@@ -233,3 +239,24 @@ def test_unreachable_sidecar_raises_instead_of_deciding():
     with Client(f"127.0.0.1:{free_port()}", timeout=1) as nowhere:
         with pytest.raises(SidecarUnavailable):
             nowhere.is_authorized(BOB, EDIT, ORDER, MFA)
+
+
+def test_connections_spread_calls_over_the_workers(shared_sidecar):
+    with Client(shared_sidecar.target, timeout=10) as one:
+        alone = {one.is_authorized(BOB, EDIT, ORDER, MFA).worker for _ in range(20)}
+    assert len(alone) == 1  # one connection: one worker answers everything
+    # 16 connections land on the two workers at random: all on one has odds 2**-15
+    with Client(shared_sidecar.target, timeout=10, connections=16) as many:
+        spread = {many.is_authorized(BOB, EDIT, ORDER, MFA).worker for _ in range(32)}
+        batch = many.is_authorized_batch([(BOB, EDIT, ORDER, MFA)] * 3)
+    assert len(spread) == 2
+    assert [d.allowed for d in batch] == [True] * 3
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"connections": 0}, "at least 1"),
+    ({"connections": 2, "channel": object()}, "not both"),
+])
+def test_bad_connection_settings_are_refused(kwargs, needle):
+    with pytest.raises(PlainPDPError, match=needle):
+        Client("127.0.0.1:1", **kwargs)
