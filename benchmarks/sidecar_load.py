@@ -14,6 +14,7 @@ load-client processes (so the client does not saturate first):
   latency counts from the planned send time, so a stall is not hidden by
   the client waiting for it);
 - CheckBatch decisions/s with 50 checks per call;
+- with ``--rates``, Check latency at fixed rates, the same for every server;
 
 and the CPU seconds the server (with its workers) and the load clients used
 in each phase. Every phase is bounded in time (``--seconds``) and in count
@@ -315,6 +316,10 @@ def run_phase(t: Target, phase: str, args: argparse.Namespace, peak: float,
         r = load(t.server, t.check_method, t.singles, concurrency=peak_concurrency,
                  processes=args.client_procs, rate=peak / 2, **common)
         r["rate"] = peak / 2
+    elif phase.startswith("Check at "):  # a fixed rate (--rates), the same for both
+        rate = float(phase.split()[2].removesuffix("/s"))
+        r = load(t.server, t.check_method, t.singles, concurrency=32,
+                 processes=args.client_procs, rate=rate, **common)
     else:
         per_call = args.batch
         r = load(t.server, t.batch_method, t.batches, concurrency=8,
@@ -347,8 +352,11 @@ def main() -> int:
     parser.add_argument("--cerbos", metavar="PATH", help="a Cerbos binary to compare with")
     parser.add_argument("--decision-log", action="store_true",
                         help="keep decision logging on (to a temporary file)")
+    parser.add_argument("--rates", default="", metavar="R,R,...",
+                        help="also Check latency at these fixed calls/s (32 connections)")
     parser.add_argument("--json", metavar="FILE", help="also write every row as JSON")
     args = parser.parse_args()
+    phases = [*PHASES, *(f"Check at {int(float(r))}/s" for r in args.rates.split(",") if r)]
 
     items = workload()
     print(f"workload: {len(items)} distinct requests (users x actions x resources x mfa); "
@@ -370,7 +378,7 @@ def main() -> int:
         for n in range(args.repeat):
             print(f"round {n + 1} of {args.repeat}:", flush=True)
             peaks: dict[str, tuple[float, int]] = {}  # calls/s, concurrency
-            for phase in PHASES:
+            for phase in phases:
                 for t in targets:
                     r = run_phase(t, phase, args, *peaks.get(t.name, (0.0, 8)))
                     if phase.startswith("Check c"):

@@ -301,7 +301,9 @@ class _Loop:
 
     def __init__(self, conns: list[Connection]):
         self.conns = conns
-        self.sel = selectors.DefaultSelector()
+        # select(2) takes microseconds; epoll and poll round a timeout up to the
+        # millisecond, which would send a scheduled call up to 1 ms late
+        self.sel = selectors.SelectSelector()
         self.writing: set[Connection] = set()
         for c in conns:
             self.sel.register(c.sock, selectors.EVENT_READ, c)
