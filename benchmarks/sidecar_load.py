@@ -26,6 +26,9 @@ portal's rules written as scoped Cerbos policies
 (``benchmarks/cerbos/policies``); both give the same decision for every
 request of the workload (checked first), and each phase runs against one
 server and then the other, so a change in background load hits both.
+With ``--floor`` the same phases also run against grpcio answering a
+constant with no work behind it (``grpc_floor.py``), laid out as the
+sidecar: the transport's own cost on this machine.
 Every figure is the median over ``--repeat`` rounds.
 """
 
@@ -238,6 +241,17 @@ def start_plainpdp(args: argparse.Namespace, items: list[dict], tmp: Path) -> Ta
                   PLAINPDP_BATCH, plainpdp_batches(items, args.batch))
 
 
+def start_floor(args: argparse.Namespace, plainpdp: Target) -> Target:
+    """grpcio with no work behind it, laid out as the sidecar (grpc_floor.py)."""
+    target = f"{LOOPBACK}:{free_port()}"
+    argv = [sys.executable, str(Path(__file__).resolve().parent / "grpc_floor.py"),
+            "--listen", target, "--workers", str(args.workers),
+            "--threads", str(args.threads or 8), "--batch", str(args.batch)]
+    server = Server(argv, target, "plainpdp.v1.AuthorizationService", cwd=ROOT)
+    return Target("grpc floor", server, PLAINPDP_CHECK, plainpdp.singles,
+                  PLAINPDP_BATCH, plainpdp.batches)
+
+
 # ------------------------------------------------------------------ load client processes
 
 
@@ -329,7 +343,7 @@ def run_phase(t: Target, phase: str, args: argparse.Namespace, peak: float,
              decisions_per_s=r["calls_per_s"] * per_call,
              server_us_per_decision=1e6 * r["server_cpu_s"] / max(1, decisions),
              client_us_per_decision=1e6 * r["client_cpu_s"] / max(1, decisions))
-    print(f"  {t.name:<9} {r['phase']:<22} {r['decisions_per_s']:>9.0f} decisions/s  "
+    print(f"  {t.name:<10} {r['phase']:<22} {r['decisions_per_s']:>9.0f} decisions/s  "
           f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
           f"CPU/decision server {r['server_us_per_decision']:.0f} µs, "
           f"client {r['client_us_per_decision']:.0f} µs  errors {r['errors']}", flush=True)
@@ -352,6 +366,9 @@ def main() -> int:
     parser.add_argument("--cerbos", metavar="PATH", help="a Cerbos binary to compare with")
     parser.add_argument("--decision-log", action="store_true",
                         help="keep decision logging on (to a temporary file)")
+    parser.add_argument("--floor", action="store_true",
+                        help="also load grpcio with a constant answer and no work "
+                             "(grpc_floor.py): the transport's own cost")
     parser.add_argument("--rates", default="", metavar="R,R,...",
                         help="also Check latency at these fixed calls/s (32 connections)")
     parser.add_argument("--json", metavar="FILE", help="also write every row as JSON")
@@ -374,6 +391,9 @@ def main() -> int:
             target, stop = start_cerbos(args, items, Server, Target, free_port)
             stops.append(stop)
             targets.append(target)
+        if args.floor:
+            targets.append(start_floor(args, targets[0]))
+            stops.append(targets[-1].server.stop)
         rows: list[dict] = []
         for n in range(args.repeat):
             print(f"round {n + 1} of {args.repeat}:", flush=True)
@@ -424,8 +444,8 @@ def table(rows: list[dict], engines: list[str]) -> str:
                 f"| {m['p99_ms']:.2f} | {m['server_us_per_decision']:.0f} "
                 f"| {m['client_us_per_decision']:.0f} | {m['server_cpu_s']:.1f} "
                 f"| {m['client_cpu_s']:.1f} | {m['errors']} |")
-    if len(engines) == 2:
-        a, b = engines
+    if len(engines) >= 2:
+        a, b = engines[:2]
         lines += ["", f"| phase | {a} ÷ {b}, decisions/s | {b} ÷ {a}, p50 | {b} ÷ {a}, p99 |",
                   "|---|---|---|---|"]
         for phase in phases:
