@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,7 +204,7 @@ class SidecarConfig:
         if self.admin.poll_seconds <= 0:
             raise ConfigError("admin.poll_seconds must be more than 0")
 
-    def grpc_environment(self, environ: dict | None = None) -> None:
+    def grpc_environment(self, environ: MutableMapping[str, str] | None = None) -> None:
         """Put ``server.grpc_experiments`` into ``environ`` (default: this
         process's) unless GRPC_EXPERIMENTS is already set there. gRPC reads
         it once, when ``grpc`` is imported: call this before that import

@@ -88,7 +88,8 @@ class Sidecar:
     def __init__(self, workdir: Path, *, workers: int = 1, drain: float = 0.0,
                  grace: float = 5.0, reload_interval: float = 0.2,
                  mask: tuple[str, ...] = ("source_ip",), extra: tuple[str, ...] = (),
-                 config_extra: str = "", kubernetes_volume: bool = False):
+                 config_extra: str = "", server_extra: str = "",
+                 kubernetes_volume: bool = False):
         self.dir = workdir
         self.policies = workdir / "policies"
         if kubernetes_volume:
@@ -109,6 +110,7 @@ drain_seconds = {drain}
 shutdown_grace_seconds = {grace}
 max_batch = 1000
 max_request_bytes = 65536
+{server_extra}
 
 [policies]
 reload_interval_seconds = {reload_interval}

@@ -126,6 +126,16 @@ def test_workers_start_with_the_configured_grpc_experiments(shared_sidecar):
     assert "Unknown experiment" not in shared_sidecar.stderr()  # this grpcio knows them all
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_grpc_reads_the_configured_experiments(start_sidecar, workers):
+    """Not only in the environment: set before gRPC was imported, so gRPC read it
+    (it names an experiment it does not know)."""
+    sc = start_sidecar(workers=workers, reload_interval=0, server_extra=(
+        'grpc_experiments = "-event_engine_listener,plainpdp_test_marker"'))
+    assert sc.stderr().count("Unknown experiment: plainpdp_test_marker") >= workers
+    assert sc.health() == health_pb2.HealthCheckResponse.SERVING  # and serves regardless
+
+
 # ------------------------------------------------------------------ health and reflection
 
 
