@@ -271,18 +271,18 @@ def run_load(host: str, port: int, path: str, messages: list[bytes], *, connecti
             in_flight += 1
     while True:
         now = clock()
-        sending = now < deadline and sent < max_calls
-        if not (sending or in_flight) or now > give_up:
-            break
-        if interval and sending:
+        if interval:  # every call planned before the deadline goes out, late or not
             while planned <= now and planned < deadline and sent < max_calls:
                 conns[sent % len(conns)].send(requests[(offset + sent) % nreq], planned, None)
                 sent += 1
                 in_flight += 1
                 planned += interval
-            wait = max(0.0, planned - now)
+            sending = planned < deadline and sent < max_calls
         else:
-            wait = give_up - now
+            sending = now < deadline and sent < max_calls
+        if not (sending or in_flight) or now > give_up:
+            break
+        wait = max(0.0, planned - now) if interval and sending else give_up - now
         for tag, start, answered in loop.step(wait):
             end = clock()
             in_flight -= 1

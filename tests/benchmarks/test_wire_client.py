@@ -74,7 +74,7 @@ def test_an_error_status_is_not_an_answer(worker):
 
 def test_open_loop_keeps_its_schedule(worker):
     answered, failed, _ = _run(worker, [GOOD], rate=200, seconds=0.5)
-    assert failed == 0 and 95 <= answered <= 101
+    assert failed == 0 and 100 <= answered <= 101  # every planned call, however late
 
 
 def test_max_calls_bounds_the_phase(worker):
@@ -90,7 +90,7 @@ def test_flow_control_past_the_initial_windows(worker):
     assert len(big) > 32_768  # two fill the initial window
     answered, failed, _ = _run(worker, [big], CHECK_BATCH, connections=1, rate=300,
                                seconds=0.5)
-    assert failed == 0 and answered >= 145
+    assert failed == 0 and 150 <= answered <= 151
 
 
 def test_header_block_uses_only_static_entries_and_literals():
