@@ -266,13 +266,13 @@ def _client_proc(target: str, method: str, payloads: list[bytes], concurrency: i
     host, port = target.rsplit(":", 1)
     cpu0 = time.process_time()
     try:
-        calls, errors, latencies = run_load(
+        calls, failures, latencies = run_load(
             host, int(port), method, payloads, connections=concurrency, seconds=seconds,
             max_calls=max_calls, rate=rate, start_at=start_at, offset=offset)
     except (WireError, OSError) as err:
         out.put({"failure": f"load client {os.getpid()}: {err}"})
         return
-    out.put({"calls": calls, "errors": errors, "latencies": latencies,
+    out.put({"calls": calls, "failures": dict(failures), "latencies": latencies,
              "cpu": time.process_time() - cpu0})
 
 
@@ -300,14 +300,19 @@ def load(server: Server, method: str, payloads: list[bytes], *, concurrency: int
     server_cpu = server.cpu() - server_cpu0
     for p in procs:
         p.join(10)
-    failures = [r["failure"] for r in results if "failure" in r]
-    if failures:
-        raise SystemExit("; ".join(failures))
+    broken = [r["failure"] for r in results if "failure" in r]
+    if broken:
+        raise SystemExit("; ".join(broken))
+    failures: dict[str, int] = {}
+    for r in results:
+        for kind, n in r["failures"].items():
+            failures[kind] = failures.get(kind, 0) + n
     latencies = sorted(x for r in results for x in r["latencies"])
     calls = sum(r["calls"] for r in results)
     return {
         "calls": calls,
-        "errors": sum(r["errors"] for r in results),
+        "errors": sum(failures.values()),
+        "failures": failures,
         "seconds": wall,
         "calls_per_s": calls / wall,
         "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else float("nan"),
@@ -346,7 +351,8 @@ def run_phase(t: Target, phase: str, args: argparse.Namespace, peak: float,
     print(f"  {t.name:<10} {r['phase']:<22} {r['decisions_per_s']:>9.0f} decisions/s  "
           f"p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
           f"CPU/decision server {r['server_us_per_decision']:.0f} µs, "
-          f"client {r['client_us_per_decision']:.0f} µs  errors {r['errors']}", flush=True)
+          f"client {r['client_us_per_decision']:.0f} µs  errors {r['errors']}"
+          + "".join(f"; {n} {kind}" for kind, n in r["failures"].items()), flush=True)
     return r
 
 

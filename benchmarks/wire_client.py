@@ -23,7 +23,7 @@ from __future__ import annotations
 import selectors
 import socket
 import time
-from collections import deque
+from collections import Counter, deque
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE = 0, 1, 3, 4, 6, 7, 8
@@ -93,6 +93,11 @@ class Request:
         return b"".join(head + sid + payload for head, payload in self.parts)
 
 
+def _outcome(call: list) -> str | None:
+    """None for an answer (a message came before the stream ended), else why not."""
+    return None if call[1] >= 5 else "no message (an error status)"
+
+
 class Connection:
     """One HTTP/2 connection and its calls in flight."""
 
@@ -108,7 +113,7 @@ class Connection:
         )
         self.inbuf = bytearray()
         self.next_stream = 1
-        self.open: dict[int, list] = {}  # stream -> [start time, got a message, tag]
+        self.open: dict[int, list] = {}  # stream -> [start time, DATA bytes, tag]
         self.send_window = DEFAULT_WINDOW  # connection-level, for our DATA
         self.stream_window = DEFAULT_WINDOW  # the peer's initial window per stream
         self.max_streams = 1 << 30
@@ -131,7 +136,7 @@ class Connection:
         stream = self.next_stream
         self.next_stream += 2
         self.send_window -= request.data_size
-        self.open[stream] = [start, False, tag]
+        self.open[stream] = [start, 0, tag]  # start, message bytes, tag
         self.out += request.frames(stream)
 
     def _release(self) -> None:
@@ -155,7 +160,8 @@ class Connection:
     # ------------------------------------------------------------ receiving
 
     def receive(self, done: list) -> None:
-        """Read what arrived; append (tag, start, answered) for each finished call."""
+        """Read what arrived; append (tag, start, None or why it failed) for each
+        finished call."""
         try:
             data = self.sock.recv(1 << 18)
         except BlockingIOError:
@@ -180,21 +186,19 @@ class Connection:
                 self.received += length
                 call = opened.get(stream)
                 if call is not None:
-                    pad = buf[body] + 1 if flags & PADDED else 0
-                    if length - pad >= 5:
-                        call[1] = True
+                    call[1] += length - (buf[body] + 1 if flags & PADDED else 0)
                     if flags & END_STREAM:
                         del opened[stream]
-                        done.append((call[2], call[0], call[1]))
+                        done.append((call[2], call[0], _outcome(call)))
             elif kind == HEADERS:
                 if flags & END_STREAM:
                     call = opened.pop(stream, None)
                     if call is not None:
-                        done.append((call[2], call[0], call[1]))
+                        done.append((call[2], call[0], _outcome(call)))
             elif kind == RST_STREAM:
                 call = opened.pop(stream, None)
                 if call is not None:
-                    done.append((call[2], call[0], False))
+                    done.append((call[2], call[0], "reset by the server"))
             elif kind == SETTINGS:
                 if not flags & ACK:
                     self._settings(bytes(buf[body:pos]))
@@ -234,8 +238,8 @@ class Connection:
 
 def run_load(host: str, port: int, path: str, messages: list[bytes], *, connections: int,
              seconds: float, max_calls: int, rate: float, start_at: float,
-             offset: int = 0, timeout: float = 10.0) -> tuple[int, int, list[float]]:
-    """Load one server from this process; (answered, not answered, latencies in s).
+             offset: int = 0, timeout: float = 10.0) -> tuple[int, Counter, list[float]]:
+    """Load one server from this process; (answered, failures by kind, latencies in s).
 
     ``rate`` 0: each connection keeps one call in flight and sends the next
     when it returns. Otherwise calls go out ``rate`` per second on a fixed
@@ -252,12 +256,14 @@ def run_load(host: str, port: int, path: str, messages: list[bytes], *, connecti
     for n, c in enumerate(conns):  # connect and warm up before the clock starts
         c.send(requests[(offset + n) % nreq], 0.0, n)
     warm = loop.wait_all(time.monotonic() + timeout)
-    if not all(answered for _tag, _start, answered in warm):
-        raise WireError("a warm-up call was not answered with a message")
+    for _tag, _start, failure in warm:
+        if failure:
+            raise WireError(f"a warm-up call failed: {failure}")
     time.sleep(max(0.0, start_at - time.time()))
 
     latencies: list[float] = []
-    failed = sent = in_flight = 0
+    failures: Counter = Counter()
+    sent = in_flight = 0
     clock = time.perf_counter
     begin = clock()
     deadline = begin + seconds
@@ -283,17 +289,21 @@ def run_load(host: str, port: int, path: str, messages: list[bytes], *, connecti
         if not (sending or in_flight) or now > give_up:
             break
         wait = max(0.0, planned - now) if interval and sending else give_up - now
-        for tag, start, answered in loop.step(wait):
+        for tag, start, failure in loop.step(wait):
             end = clock()
             in_flight -= 1
             latencies.append(end - start)
-            failed += not answered
+            if failure:
+                failures[failure] += 1
             if tag is not None and end < deadline and sent < max_calls:
                 conns[tag].send(requests[(offset + sent) % nreq], end, tag)
                 sent += 1
                 in_flight += 1
     loop.close()
-    return len(latencies) - failed, failed + in_flight, latencies
+    answered = len(latencies) - sum(failures.values())
+    if in_flight:
+        failures["no answer in time"] = in_flight
+    return answered, failures, latencies
 
 
 class _Loop:
