@@ -40,12 +40,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from .._generated.plainpdp.v1 import authorization_pb2 as pb
-from .._generated.plainpdp.v1 import authorization_pb2_grpc as pb_grpc
 from .config import ConfigError, SidecarConfig, parse_address
 from .decision_log import DecisionLog, NullLog, file_writer
 from .metrics import Metrics, multiprocess_registry, start_metrics_server
 from .reload import Reloader, Source, describe
-from .service import AuthorizationService
+from .service import add_to_server as add_authorization
 
 log = logging.getLogger("plainpdp.sidecar")
 
@@ -62,10 +61,6 @@ class ServiceSpec:
     add: Callable[[Any, Worker], None]
 
 
-def _add_authorization(server: Any, worker: Worker) -> None:
-    pb_grpc.add_AuthorizationServiceServicer_to_server(AuthorizationService(worker), server)
-
-
 def _add_partner_admin(server: Any, worker: Worker) -> None:
     from .admin_service import add_to_server  # partner admin (issue 6)
 
@@ -74,7 +69,7 @@ def _add_partner_admin(server: Any, worker: Worker) -> None:
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(pb.DESCRIPTOR.services_by_name["AuthorizationService"].full_name,
-                _add_authorization),
+                add_authorization),
     ServiceSpec("plainpdp.v1.PartnerAdminService", _add_partner_admin),
 )
 

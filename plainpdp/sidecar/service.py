@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 from cachetools import TTLCache
+from google.protobuf.message import DecodeError
 
 from .._generated.plainpdp.v1 import authorization_pb2 as pb
 from .._generated.plainpdp.v1 import authorization_pb2_grpc as pb_grpc
@@ -107,6 +108,44 @@ class ServiceBase:
         log.exception("internal error in %s%s", method, f" (decision id {ref})" if ref else "")
         self.fail(context, method, started, Code.INTERNAL,
                   INTERNAL_MESSAGE.format(ref=f", decision id {ref}" if ref else ""))
+
+
+SERVICE = pb.DESCRIPTOR.services_by_name["AuthorizationService"]
+
+
+def add_to_server(server: Any, worker: Worker) -> None:
+    """Serve ``plainpdp.v1.AuthorizationService`` with handlers that take and
+    give bytes, parsing and serializing in the handler's thread.
+
+    The generated ``add_..._to_server`` lets grpcio parse and serialize; with
+    a constant answer on loopback that cost 158 µs of server CPU per call at
+    concurrency 32, against 141 µs for the same work done in the handler.
+    The methods are registered the way the generated code does it.
+    """
+    service = AuthorizationService(worker)
+    handlers = {
+        m.name: grpc.unary_unary_rpc_method_handler(
+            _bytes_in_out(service, m.name, getattr(pb, m.input_type.name)))
+        for m in SERVICE.methods
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(SERVICE.full_name, handlers),))
+    server.add_registered_method_handlers(SERVICE.full_name, handlers)
+
+
+def _bytes_in_out(service: ServiceBase, method: str, request_type: Any) -> Callable:
+    call = getattr(service, method)
+
+    def handle(raw: bytes, context: Any) -> bytes:
+        try:
+            request = request_type.FromString(raw)
+        except DecodeError:
+            return service.fail(context, method, perf_counter(), Code.INVALID_ARGUMENT,
+                                f"the request is not a {request_type.DESCRIPTOR.full_name} "
+                                "message (protobuf could not parse it)")
+        return call(request, context).SerializeToString()
+
+    return handle
 
 
 class AuthorizationService(ServiceBase, pb_grpc.AuthorizationServiceServicer):

@@ -241,6 +241,20 @@ def test_bad_input_is_never_an_allow_and_server_survives(shared_sidecar):
     assert stub.Check(BOB_EDITS_ORDER, timeout=5).decision == pb.EFFECT_ALLOW
 
 
+@pytest.mark.parametrize("method", ["Check", "CheckBatch", "WhoCan"])
+def test_bytes_that_are_no_message_are_invalid_argument(shared_sidecar, method):
+    raw = shared_sidecar.channel().unary_unary(
+        f"/{SERVICE}/{method}", request_serializer=None, response_deserializer=None)
+    for garbage in (b"\xff\xff\xff", b"\x0a\x05ab"):  # a bad tag; a field cut short
+        with pytest.raises(grpc.RpcError) as info:
+            raw(garbage, timeout=5)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "could not parse" in info.value.details()
+    if method == "Check":  # and well-formed bytes still get their answer
+        answer = pb.CheckResponse.FromString(raw(BOB_EDITS_ORDER.SerializeToString(), timeout=5))
+        assert answer.decision == pb.EFFECT_ALLOW
+
+
 # ------------------------------------------------------------------ decision logs and metrics
 
 
