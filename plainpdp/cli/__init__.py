@@ -9,6 +9,7 @@ with the source line and a caret, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -57,6 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("plainpdp: interrupted", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (`plainpdp ... | head`): not a bug, and not a
+        # success either, since the output was not all delivered. Point
+        # stdout at /dev/null so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as err:  # noqa: BLE001 - the last line of defence: no tracebacks
         print(
             f"plainpdp: internal error ({type(err).__name__}): {err}\n"

@@ -125,3 +125,21 @@ def test_bad_suite_yaml_is_bad_input(tmp_path, capsys):
     code, _, err = run(capsys, "test", POLICIES, "--suites", str(suite))
     assert code == 2
     assert "broken.yaml:" in err and "not valid YAML" in err
+
+
+def test_a_reader_that_goes_away_is_not_reported_as_a_bug():
+    """`plainpdp ... | head -1`: the pipe closes early; no 'internal error', exit 1."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "plainpdp", "authorize", "--policies", POLICIES,
+         "--principal", 'User::"erin"', "--action", 'Action::"create"',
+         "--resource", 'Document::"northwind-po-3001"', "--context", '{"mfa": true}',
+         "--explain"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader is gone before anything is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 1
+    assert "internal error" not in err and "Traceback" not in err
