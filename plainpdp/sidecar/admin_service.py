@@ -324,8 +324,9 @@ class PartnerAdminServicer(apb_grpc.PartnerAdminServiceServicer):
         """``_call`` holding an admin slot."""
         code, message, md = Code.OK, "", ()
         try:
-            if request.ByteSize() > self.max_bytes:
-                raise _BadRequest(f"request is {request.ByteSize()} bytes; the limit is "
+            size = request.ByteSize()
+            if size > self.max_bytes:
+                raise _BadRequest(f"request is {size} bytes; the limit is "
                                   f"{self.max_bytes} (server.max_request_bytes)")
             admin = self._admin()
             actor = self._actor(admin, context) if auth else None

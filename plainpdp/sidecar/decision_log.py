@@ -99,6 +99,9 @@ class NullLog:
 FLUSH_SECONDS = 0.05
 _CACHE_SIZE = 4096  # entries per render cache; cleared when full
 _REQUEST_CACHE_SIZE = 16_384  # whole requests (a few hundred bytes each)
+_DEPTH = 64  # nesting rendered (requests deeper than the server's limit were refused)
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _keep(cache: dict, key: Any, text: str, limit: int = _CACHE_SIZE) -> str:
@@ -107,9 +110,6 @@ def _keep(cache: dict, key: Any, text: str, limit: int = _CACHE_SIZE) -> str:
         cache.clear()
     cache[key] = text
     return text
-_DEPTH = 64  # nesting rendered (requests deeper than the server's limit were refused)
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class DecisionLog:
